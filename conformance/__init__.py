@@ -1,0 +1,1 @@
+"""Kubernetes documentation conformance suite: the website task pages run as tests."""

@@ -1,0 +1,124 @@
+"""The one small interface every runtime implements.
+
+Page steps are written once against it (conformance.run); podman, kind and kubeconfig
+sit behind it. A runtime owns everything it creates and removes it in teardown().
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class RuntimeUnavailable(Exception):
+    """The runtime cannot be used on this machine; the message says what is missing."""
+
+
+class StepError(Exception):
+    """A runtime operation failed. `diagnostics` carries events/logs for the report."""
+
+    def __init__(self, message: str, diagnostics: str = ""):
+        super().__init__(message)
+        self.diagnostics = diagnostics
+
+
+@dataclass(frozen=True)
+class PodRef:
+    name: str
+    namespace: str = "default"
+    containers: tuple[str, ...] = ()
+
+
+@dataclass
+class ExecResult:
+    status: int
+    stdout: str
+    stderr: str = ""
+
+
+@dataclass
+class Typed:
+    """What one line typed at an interactive session produced."""
+
+    output: str            # what the terminal showed after the command, escapes stripped, \n line ends
+    status: int | None     # the command's exit status where the shell told it, else None
+
+
+@dataclass
+class ImageInfo:
+    reference: str         # as the manifest names it, e.g. "nginx"
+    source: str            # "pulled from registry", "built offline: debootstrap bookworm + nginx 1.22.1", ...
+
+
+class Session(abc.ABC):
+    """An interactive TTY on a container (kubectl attach -it / exec -it)."""
+
+    prompt: str = ""
+
+    @abc.abstractmethod
+    def type(self, command: str, timeout: float = 20.0) -> Typed:
+        """Type one command line at the prompt and return what it printed."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Detach; never kills the container's process."""
+
+
+class Runtime(abc.ABC):
+    name: str = "abstract"
+    #: True when the runtime serves the Kubernetes API (kubectl get/describe/logs... can run)
+    kubernetes_api: bool = False
+
+    @abc.abstractmethod
+    def start(self) -> None:
+        """Prepare (config, images, cluster). Raise RuntimeUnavailable naming what is missing."""
+
+    def server_version(self) -> tuple[int, int] | None:
+        """(major, minor) of the Kubernetes server, or None where there is no API server."""
+        return None
+
+    @abc.abstractmethod
+    def apply(self, manifest: Path, namespace: str) -> list[PodRef]:
+        """Create what the manifest describes; return the pods it created."""
+
+    @abc.abstractmethod
+    def wait_running(self, pod: PodRef, timeout: float = 60.0) -> None:
+        """Bounded wait until every container of the pod runs; StepError with diagnostics if not."""
+
+    @abc.abstractmethod
+    def attach(self, pod: PodRef, container: str | None) -> Session:
+        """Interactive session on the container's main process TTY."""
+
+    @abc.abstractmethod
+    def exec_session(self, pod: PodRef, container: str | None, argv: list[str]) -> Session:
+        """Interactive session running argv (e.g. ["sh"]) in the container."""
+
+    @abc.abstractmethod
+    def exec(self, pod: PodRef, container: str | None, argv: list[str], timeout: float = 30.0) -> ExecResult:
+        """Run argv in the container, non-interactive."""
+
+    @abc.abstractmethod
+    def logs(self, pod: PodRef, container: str | None = None) -> str: ...
+
+    @abc.abstractmethod
+    def events(self, pod: PodRef) -> str: ...
+
+    @abc.abstractmethod
+    def delete(self, pod: PodRef) -> None:
+        """Remove one pod now (kubectl delete pod)."""
+
+    @abc.abstractmethod
+    def teardown(self, namespace: str) -> None:
+        """Remove everything created in this namespace. Must be safe to call twice."""
+
+    def images(self) -> list[ImageInfo]:
+        """The images this runtime used, for the report."""
+        return []
+
+    def close(self) -> None:
+        """End of the whole run (e.g. delete a kind cluster that was not kept)."""
+
+    def kubectl(self, argv: list[str], namespace: str, stdin: str | None = None,
+                timeout: float = 60.0) -> ExecResult:
+        """Run a real kubectl argv (argv[0] == 'kubectl') against this runtime's API server."""
+        raise StepError(f"{self.name} has no Kubernetes API")

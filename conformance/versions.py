@@ -5,8 +5,8 @@ KUBERNETES_VERSIONS drives three things:
 - the nox `matrix` session and the CI workflow (one kind cluster per version where `ci` is true);
 - the kind runtime's default node image for `--kubernetes-version`.
 
-Node image tags are kind's published node images; a newer patch can be given with
-`--node-image`.
+Node image tags are kind's published node images (the CI ones as pinned by kind v0.33.0
+users; older ones as last published); a newer patch can be given with `--node-image`.
 """
 from __future__ import annotations
 
@@ -34,10 +34,10 @@ KUBERNETES_VERSIONS: tuple[KubernetesVersion, ...] = (
     KubernetesVersion("1.30", "kindest/node:v1.30.13"),
     KubernetesVersion("1.31", "kindest/node:v1.31.12"),
     KubernetesVersion("1.32", "kindest/node:v1.32.8"),
-    KubernetesVersion("1.33", "kindest/node:v1.33.4", ci=True),
-    KubernetesVersion("1.34", "kindest/node:v1.34.0", ci=True),
-    KubernetesVersion("1.35", "kindest/node:v1.35.0", ci=True),
-    KubernetesVersion("1.36", "kindest/node:v1.36.0", ci=True),
+    KubernetesVersion("1.33", "kindest/node:v1.33.4"),
+    KubernetesVersion("1.34", "kindest/node:v1.34.11", ci=True),
+    KubernetesVersion("1.35", "kindest/node:v1.35.8", ci=True),
+    KubernetesVersion("1.36", "kindest/node:v1.36.4", ci=True),
     KubernetesVersion("1.37", "kindest/node:v1.37.0", ci=True),
 )
 

@@ -1,0 +1,350 @@
+"""The podman runtime on this machine: what only podman does (the contract is in
+test_runtime_contract.py).
+
+These tests use their own cache dir (own podman storage, own images: busybox built offline
+once, ~2 s), so cleaning everything up never touches the pods of a real run. They skip with
+the reason where podman cannot run here.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conformance.runtime import RuntimeUnavailable, StepError, make_runtime
+from conformance.runtime.images import _UNREACHABLE, ImageStore, ImageUnavailable
+from conformance.runtime.podman import PodmanRuntime, cgroup_mode, cleanup_all, host_hard_limits
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTRACT = ROOT / "tests" / "data" / "runtime" / "contract-pod.yaml"
+pytestmark = pytest.mark.podman
+
+
+def write_manifest(path: Path, name: str, *, share: bool = True, containers: list | None = None,
+                   restart: str | None = None) -> Path:
+    spec: dict = {"containers": containers or [
+        {"name": "main", "image": "busybox", "command": ["sh", "-c", "echo up; exec sleep 3600"]}]}
+    if share:
+        spec["shareProcessNamespace"] = True
+    if restart:
+        spec["restartPolicy"] = restart
+    path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                                    "spec": spec}, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("podman-cache")
+    yield path
+    cleanup_all(path)
+
+
+@pytest.fixture(scope="module")
+def runtime(cache) -> PodmanRuntime:
+    rt = PodmanRuntime(cache_dir=cache)
+    try:
+        rt.start()
+    except RuntimeUnavailable as err:
+        pytest.skip(str(err))
+    try:
+        rt.ensure_images(CONTRACT)
+    except ImageUnavailable as err:
+        pytest.skip(f"cannot build busybox offline here: {err}")
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def ns(runtime, request) -> str:
+    name = request.node.name.replace("_", "-")[:40]
+    yield name
+    runtime.teardown(name)
+
+
+def pods_in_storage(runtime: PodmanRuntime) -> list[str]:
+    return runtime._call(["pod", "ps", "--format", "{{.Name}}"], check=True).stdout.split()
+
+
+# --- start and configuration --------------------------------------------------------------------
+
+def test_missing_podman_is_reported_plainly(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RuntimeUnavailable, match=r"podman not found.*apt-get install podman runc"):
+        PodmanRuntime(cache_dir=tmp_path).start()
+
+
+def test_unknown_options_are_refused(tmp_path):
+    with pytest.raises(TypeError, match="unknown options"):
+        make_runtime("podman", cache_dir=tmp_path, colour="blue")
+
+
+def test_start_writes_the_projects_own_config(runtime, cache):
+    conf = (cache / "containers.conf").read_text()
+    assert f'tmp_dir = "{runtime.paths.tmp_dir}"' in conf
+    assert runtime.paths.tmp_dir.is_relative_to(runtime.paths.runroot)
+    settings = runtime.settings
+    hard = host_hard_limits()
+    for name, value in settings["ulimits"].items():
+        assert hard[name] is None or value <= hard[name]
+        assert f"{name}={value}:{value}" in conf
+    if cgroup_mode() != "unified":
+        assert settings["runtime"] == "runc"            # crun needs cgroup v2 alone
+    assert settings["storage_driver"] in ("overlay", "vfs")
+    assert (cache / "storage" / settings["storage_driver"]).is_dir()
+    info = runtime._call(["info", "--format", "{{.Store.GraphRoot}} {{.Store.RunRoot}} {{.Host.OCIRuntime.Name}}"])
+    graphroot, runroot, oci = info.stdout.split()
+    assert graphroot.startswith(str(cache))
+    assert runroot == str(runtime.paths.runroot) and len(runroot) <= 50   # podman's limit
+    assert oci == settings["runtime"]
+
+
+def test_second_start_uses_the_cached_detection(runtime, cache):
+    host = cache / "host.json"
+    stamp = host.stat().st_mtime_ns
+    again = PodmanRuntime(cache_dir=cache)
+    started = time.monotonic()
+    again.start()
+    elapsed = time.monotonic() - started
+    again.close()
+    assert host.stat().st_mtime_ns == stamp
+    assert again.settings == runtime.settings
+    assert elapsed < 2.0
+
+
+def test_the_users_own_podman_storage_is_not_touched(runtime, ns, tmp_path):
+    before = Path("/var/lib/containers").exists()
+    pods = runtime.apply(write_manifest(tmp_path / "p.yaml", "untouched"), ns)
+    runtime.wait_running(pods[0])
+    runtime.teardown(ns)
+    assert Path("/var/lib/containers").exists() == before
+    assert not Path("/etc/containers/networks").exists() or before
+
+
+# --- images ---------------------------------------------------------------------------------------
+
+def test_images_report_where_they_came_from(runtime):
+    sources = {info.reference: info.source for info in runtime.images()}
+    assert "built offline" in sources["pause (pod sandbox)"]
+    assert "docker.io/library/busybox:latest" in sources["busybox"]
+    assert "pulled" in sources["busybox"] or "busybox-static" in sources["busybox"]
+
+
+def test_kube_play_uses_the_local_image_for_a_short_name(runtime, ns, tmp_path):
+    pods = runtime.apply(write_manifest(tmp_path / "p.yaml", "shortname"), ns)
+    image = runtime._call(["container", "inspect", "--format", "{{.ImageName}}", f"{pods[0].name}-main"])
+    assert image.stdout.strip() == "docker.io/library/busybox:latest"
+
+
+def test_an_image_nobody_can_provide_is_named_with_the_reason(runtime, ns, tmp_path):
+    manifest = write_manifest(tmp_path / "p.yaml", "noimage", containers=[
+        {"name": "x", "image": "registry.invalid/nothing/here:1"}])
+    with pytest.raises(ImageUnavailable) as err:
+        runtime.apply(manifest, ns)
+    message = str(err.value)
+    assert "registry.invalid/nothing/here:1" in message
+    assert "no offline recipe" in message
+    assert isinstance(err.value, RuntimeUnavailable) and isinstance(err.value, StepError)
+
+
+def test_pull_is_bounded_and_an_unreachable_registry_tried_once(runtime):
+    # 192.0.2.0/24 is reserved for documentation: nothing answers, the connection hangs
+    registry = "192.0.2.1:5000"
+    _UNREACHABLE.pop(registry, None)
+    store = ImageStore(runtime._podman, runtime.cache_dir, probe_timeout=2.0)
+    started = time.monotonic()
+    with pytest.raises(ImageUnavailable, match="unreachable"):
+        store.ensure(f"{registry}/app:1")
+    assert time.monotonic() - started < 2.0 + 3.0
+    assert registry in ImageStore.unreachable()
+    started = time.monotonic()
+    with pytest.raises(ImageUnavailable, match="unreachable"):
+        store.ensure(f"{registry}/other:2")
+    assert time.monotonic() - started < 0.5          # not probed again in this process
+
+
+# --- pods -----------------------------------------------------------------------------------------
+
+def test_shared_pid_namespace_has_pause_as_pid_1(runtime, ns, tmp_path):
+    pods = runtime.apply(CONTRACT, ns)
+    runtime.wait_running(pods[0])
+    out = runtime.exec(pods[0], "shell", ["ps", "ax"]).stdout
+    first = out.splitlines()[1].split()
+    assert (first[0], first[-1]) == ("1", "/pause")
+    assert "sleep 3600" in out
+
+
+def test_without_sharing_each_container_has_its_own_pid_namespace(runtime, ns, tmp_path):
+    pods = runtime.apply(write_manifest(tmp_path / "p.yaml", "private-pids", share=False), ns)
+    runtime.wait_running(pods[0])
+    out = runtime.exec(pods[0], "main", ["ps", "ax"]).stdout
+    assert out.splitlines()[1].split()[0] == "1"
+    assert "sleep 3600" in out.splitlines()[1]
+    assert "/pause" not in out
+
+
+def test_pods_have_loopback_only(runtime, ns, tmp_path):
+    pods = runtime.apply(write_manifest(tmp_path / "p.yaml", "net"), ns)
+    runtime.wait_running(pods[0])
+    links = runtime.exec(pods[0], "main", ["ip", "-o", "link"]).stdout
+    assert [line.split(":")[1].strip() for line in links.splitlines()] == ["lo"]
+
+
+def test_wait_running_fails_fast_with_diagnostics(runtime, ns, tmp_path):
+    manifest = write_manifest(tmp_path / "p.yaml", "crash", restart="Never", containers=[
+        {"name": "main", "image": "busybox", "command": ["sh", "-c", "echo going down; exit 3"]}])
+    pods = runtime.apply(manifest, ns)
+    started = time.monotonic()
+    with pytest.raises(StepError, match="exited") as err:
+        runtime.wait_running(pods[0], timeout=30)
+    assert time.monotonic() - started < 10
+    assert "exit=3" in err.value.diagnostics and "going down" in err.value.diagnostics
+
+
+def test_a_stale_pod_of_a_crashed_run_is_replaced(runtime, ns, tmp_path, cache):
+    manifest = write_manifest(tmp_path / "p.yaml", "stale")
+    first = runtime.apply(manifest, ns)[0]
+    old_id = runtime._pod_ids[first.name]
+    # as if the run that made it had died: its owner file names a process that is gone
+    (runtime.paths.owners / first.name).write_text("999999999 0\n")
+    other = PodmanRuntime(cache_dir=cache)
+    other.start()
+    try:
+        pods = other.apply(manifest, "another")
+        assert pods[0].name == "stale" and other._pod_ids["stale"] != old_id
+    finally:
+        other.close()
+    assert "stale" not in pods_in_storage(runtime)
+
+
+def test_a_pod_of_another_live_run_is_left_alone(runtime, ns, tmp_path):
+    manifest = write_manifest(tmp_path / "p.yaml", "busy")
+    runtime.apply(manifest, ns)
+    start_time = Path("/proc/1/stat").read_text().rsplit(")", 1)[1].split()[19]
+    (runtime.paths.owners / "busy").write_text(f"1 {start_time}\n")      # pid 1 is alive
+    with pytest.raises(StepError, match="another running conformance process"):
+        runtime.apply(manifest, ns)
+    assert "busy" in pods_in_storage(runtime)
+
+
+def test_delete_removes_the_pod_now(runtime, ns, tmp_path):
+    pod = runtime.apply(write_manifest(tmp_path / "p.yaml", "deleted"), ns)[0]
+    runtime.delete(pod)
+    assert "deleted" not in pods_in_storage(runtime)
+    runtime.delete(pod)                      # already gone: no error
+
+
+def test_exec_session_leaves_no_process_behind(runtime, ns):
+    pod = runtime.apply(CONTRACT, ns)[0]
+    runtime.wait_running(pod)
+    session = runtime.exec_session(pod, "shell", ["sh"])
+    assert session.type("echo inside").output == "inside"
+    session.close()
+    out = runtime.exec(pod, "sleeper", ["ps", "ax"]).stdout
+    shells = [line for line in out.splitlines()[1:] if line.split()[-1] == "sh"]
+    assert len(shells) == 1, out               # the shell container's own sh only
+
+
+def test_unknown_container_is_named(runtime, ns):
+    pod = runtime.apply(CONTRACT, ns)[0]
+    with pytest.raises(StepError, match="no container 'nope'.*sleeper, shell"):
+        runtime.exec(pod, "nope", ["true"])
+
+
+def test_cleanup_all_removes_every_pod(runtime, tmp_path):
+    runtime.apply(write_manifest(tmp_path / "a.yaml", "left-a"), "left")
+    runtime.apply(write_manifest(tmp_path / "b.yaml", "left-b"), "left")
+    removed = cleanup_all(runtime.cache_dir)
+    assert {"left-a", "left-b"} <= set(removed)
+    assert pods_in_storage(runtime) == []
+    runtime.teardown("left")                 # its pods are gone already: still fine
+
+
+# --- an interrupted run ---------------------------------------------------------------------------
+
+SCRIPT = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from conformance.runtime.podman import PodmanRuntime
+    rt = PodmanRuntime(cache_dir=Path(sys.argv[1]))
+    rt.start()
+    rt.apply(Path(sys.argv[2]), "interrupted")
+    print("ready", flush=True)
+    time.sleep(60)
+""")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
+def test_an_interrupted_run_removes_its_pods(runtime, tmp_path, signum):
+    name = f"interrupted-{signum.name.lower()}"
+    manifest = write_manifest(tmp_path / "p.yaml", name)
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(runtime.cache_dir), str(manifest)],
+                            stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        assert name in pods_in_storage(runtime)
+        proc.send_signal(signum)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert name not in pods_in_storage(runtime)
+
+
+# --- offline builds -------------------------------------------------------------------------------
+
+def test_an_offline_recipe_is_built_cached_and_rebuilt_when_it_changes(runtime):
+    from conformance.runtime.images import Recipe
+    repository = "registry.invalid/conformance/tiny"
+
+    def recipe(greeting: str) -> Recipe:
+        return Recipe(repository, rootfs={"debs": ["busybox-static"]},
+                      files={"/greeting": greeting + "\n"}, config={"cmd": ["/bin/busybox", "cat", "/greeting"]})
+
+    def store(greeting: str) -> ImageStore:
+        return ImageStore(runtime._podman, runtime.cache_dir, recipes={repository: recipe(greeting)})
+
+    def run(name: str) -> str:
+        return runtime._call(["run", "--rm", "--network", "none", name]).stdout.strip()
+
+    info = store("hello").ensure(f"{repository}:1.0")
+    assert "built offline from Debian packages: busybox-static" in info.source
+    assert run(f"{repository}:1.0") == "hello"
+    again = store("hello").ensure(f"{repository}:1.0")          # a later run
+    assert again.source.endswith("(cached)")
+    other_tag = store("hello").ensure(f"{repository}:2.0")      # same recipe, another tag: no build
+    assert other_tag.source.endswith("(cached)")
+    changed = store("bonjour").ensure(f"{repository}:1.0")
+    assert not changed.source.endswith("(cached)")
+    assert run(f"{repository}:1.0") == "bonjour"
+
+
+def test_one_pod_name_in_two_namespaces_of_a_run_is_refused(runtime, tmp_path):
+    manifest = write_manifest(tmp_path / "p.yaml", "twice")
+    try:
+        runtime.apply(manifest, "first")
+        with pytest.raises(StepError, match="created in namespace first"):
+            runtime.apply(manifest, "second")
+        assert runtime.apply(manifest, "first")[0].name == "twice"       # same namespace: replaced
+    finally:
+        runtime.teardown("first")
+        runtime.teardown("second")
+    assert "twice" not in pods_in_storage(runtime)
+
+
+def test_a_manifest_that_always_pulls_needs_a_registry(runtime, ns, tmp_path):
+    manifest = write_manifest(tmp_path / "p.yaml", "always-pulls", containers=[
+        {"name": "main", "image": "busybox", "imagePullPolicy": "Always", "command": ["sleep", "60"]}])
+    if "docker.io" not in ImageStore.unreachable():
+        pytest.skip("a registry answers here: the pull would simply happen")
+    with pytest.raises(ImageUnavailable, match="imagePullPolicy: Always"):
+        runtime.apply(manifest, ns)

@@ -1,0 +1,262 @@
+"""The pytest plugin: pages are collected through Sybil, each block one test item.
+
+Use it through `conformance run` or directly: `pytest -p conformance.plugin docs/`.
+Sybil finds and orders the blocks (our lexers are its parsers) and keeps one namespace per
+page, where the PageRun lives; pytest runs the items in page order and reports them.
+Verdicts map onto pytest outcomes: pass and drift pass (drift fails under --strict and is
+listed as a warning otherwise), fail fails, skip and blocked skip with their reason.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import warnings
+from pathlib import Path
+
+import pytest
+from sybil import Region, Sybil
+from sybil.integration.pytest import SybilFile
+
+from .blocks import Block, lex_markdown, lex_rendered
+from .pages import PageError, is_page, language_of, load_page
+from .report import BlockRecord, Recorder
+from .run import PageRun
+from .runtime import Runtime, RuntimeUnavailable, make_runtime
+from .steps import Step, steps_for
+from .verdict import Outcome, Verdict
+
+
+class DriftWarning(UserWarning):
+    """A block whose page point holds but whose details differ."""
+
+
+class ConformanceState:
+    """Run-wide state: options, the runtime, the recorder."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.strict: bool = config.getoption("conformance_strict")
+        self.runtime_name: str = config.getoption("conformance_runtime")
+        languages = config.getoption("conformance_lang") or []
+        self.languages = {lang for item in languages for lang in item.split(",") if lang}
+        self.recorder = Recorder()
+        self.runtime: Runtime | None = None
+        self.runtime_error: str | None = None
+        self.explicit = {Path(a.split("::")[0]).resolve() for a in config.args}
+
+    def runtime_options(self) -> dict:
+        get = self.config.getoption
+        options: dict = {}
+        if self.runtime_name == "kind":
+            options = {"kubernetes_version": get("conformance_kubernetes_version"),
+                       "node_image": get("conformance_node_image"), "cluster": get("conformance_cluster"),
+                       "keep_cluster": get("conformance_keep_cluster")}
+        elif self.runtime_name == "kubeconfig":
+            options = {"context": get("conformance_context"), "kubeconfig": get("conformance_kubeconfig")}
+        return {k: v for k, v in options.items() if v not in (None, False)}
+
+    def start_runtime(self) -> Runtime:
+        if self.runtime is None:
+            runtime = make_runtime(self.runtime_name, **self.runtime_options())
+            runtime.start()
+            self.runtime = runtime
+            atexit.register(self.close_runtime)
+        return self.runtime
+
+    def close_runtime(self) -> None:
+        if self.runtime is not None:
+            runtime, self.runtime = self.runtime, None
+            self.recorder.runtime["images"] = [vars(i) for i in runtime.images()]
+            runtime.close()
+
+
+_STATE_KEY = pytest.StashKey[ConformanceState]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "Kubernetes docs conformance")
+    group.addoption("--conformance-runtime", default=os.environ.get("CONFORMANCE_RUNTIME", "podman"),
+                    choices=("podman", "kind", "kubeconfig"), help="where the pages run (default: podman)")
+    group.addoption("--conformance-strict", action="store_true", help="drift fails")
+    group.addoption("--conformance-lang", action="append", default=[],
+                    help="only pages in these languages (repeat or comma-separate)")
+    group.addoption("--conformance-json", default=None, help="write the JSON report here")
+    group.addoption("--conformance-kubernetes-version", default=None, help="kind: Kubernetes version, e.g. 1.34")
+    group.addoption("--conformance-node-image", default=None, help="kind: node image to use instead")
+    group.addoption("--conformance-cluster", default=None, help="kind: reuse this cluster (kept)")
+    group.addoption("--conformance-keep-cluster", action="store_true", help="kind: do not delete the cluster")
+    group.addoption("--conformance-context", default=None, help="kubeconfig: context to use")
+    group.addoption("--conformance-kubeconfig", default=None, help="kubeconfig: file to use")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_STATE_KEY] = ConformanceState(config)
+    config.addinivalue_line("markers", "conformance: a block of a documentation page")
+
+
+def _state(config: pytest.Config) -> ConformanceState:
+    return config.stash[_STATE_KEY]
+
+
+# ------------------------------------------------------------------ collection
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config):
+    """In a website checkout only content/ holds pages: do not walk node_modules, themes..."""
+    if collection_path.is_dir() and (collection_path.parent / "content").is_dir() \
+            and collection_path.name != "content" and (collection_path.parent / "config.toml").exists() \
+            | (collection_path.parent / "hugo.toml").exists():
+        return True
+    return None
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    state = _state(parent.config)
+    explicit = file_path.resolve() in state.explicit
+    if not (is_page(file_path) or (explicit and file_path.suffix in (".md", ".txt"))):
+        return None
+    if state.languages and language_of(file_path) not in state.languages:
+        return None
+    return PageFile.from_parent(parent, path=file_path, sybils=[_sybil(state)])
+
+
+class PageSybil(Sybil):
+    def identify(self, example) -> str:
+        step: Step = example.region.parsed
+        return f"line {example.line} [{step.kind}]"
+
+
+def _sybil(state: ConformanceState) -> Sybil:
+    return PageSybil(parsers=[page_parser], patterns=["*.md", "*.txt"], teardown=_teardown_page,
+                     path="/")
+
+
+def page_parser(document):
+    """Sybil parser: every block of the page, lexed and classified, one region each."""
+    path = Path(document.path)
+    try:
+        page = load_page(path)
+        if page.format == "markdown":
+            blocks = lex_markdown(document.text, body_start=page.front_matter.end_offset)
+        else:
+            blocks = lex_rendered(document.text)
+    except PageError as err:
+        blocks = [Block(start=0, end=1, line=_line_of(str(err)), content_line=1, source="problem",
+                        problem=str(err))]
+        page = None
+    document.namespace["page"] = page
+    for step in steps_for(blocks):
+        yield Region(step.block.start, step.block.end, parsed=step, evaluator=evaluate)
+
+
+def _line_of(message: str) -> int:
+    import re
+    m = re.match(r"[^:]+:(\d+):", message)
+    return int(m.group(1)) if m else 1
+
+
+class PageFile(SybilFile):
+    """A page: its blocks are the items; its teardown removes every pod it created."""
+
+
+# ------------------------------------------------------------------ evaluation
+
+def _page_run(example) -> PageRun | None:
+    namespace = example.namespace
+    if "page_run" not in namespace and namespace.get("page") is not None:
+        state = namespace["conformance_state"]
+        page = namespace["page"]
+        namespace["page_run"] = PageRun(page, state.start_runtime, strict=state.strict,
+                                        runtime_name=state.runtime_name)
+        state.recorder.pages.append({
+            "path": _display(page.path), "language": page.language, "title": page.title,
+            "feature_state": page.feature_state,
+            "min_server_version": (".".join(map(str, page.front_matter.min_server_version))
+                                   if page.front_matter.min_server_version else None)})
+    return namespace.get("page_run")
+
+
+def evaluate(example):
+    step: Step = example.region.parsed
+    state: ConformanceState = example.namespace["conformance_state"]
+    run = _page_run(example)
+    if run is None:
+        outcome = Outcome.failed(step.problem or "the page could not be read")
+    else:
+        outcome = run.run(step)
+    page = example.namespace.get("page")
+    record = BlockRecord(path=_display(Path(example.path)), line=example.line,
+                         language=(page.language if page else language_of(Path(example.path))) or "",
+                         kind=step.kind, verdict=outcome.verdict.value, reason=outcome.reason,
+                         diff=outcome.diff)
+    state.recorder.add(record)
+    where = f"{record.path}:{record.line}"
+    if outcome.verdict == Verdict.FAIL or (outcome.verdict == Verdict.DRIFT and state.strict):
+        label = "drift (--strict)" if outcome.verdict == Verdict.DRIFT else "fail"
+        return f"{where}: {label}: {outcome.reason}" + (f"\n{outcome.diff}" if outcome.diff else "")
+    if outcome.verdict == Verdict.DRIFT:
+        warnings.warn(DriftWarning(f"{where}: drift: {outcome.reason}"))
+        return None
+    if outcome.verdict == Verdict.SKIP:
+        pytest.skip(f"{where}: {outcome.reason}")
+    if outcome.verdict == Verdict.BLOCKED:
+        pytest.skip(f"{where}: blocked: {outcome.reason}")
+    return None
+
+
+def _teardown_page(namespace: dict) -> None:
+    run: PageRun | None = namespace.get("page_run")
+    if run is not None:
+        run.teardown()
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@pytest.fixture(scope="session")
+def conformance_state(request) -> ConformanceState:
+    return _state(request.config)
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    # the state reaches the evaluators through the page namespace (Sybil fills it with fixtures)
+    for item in items:
+        if hasattr(item, "example") and "conformance_state" not in item.example.namespace:
+            item.example.namespace["conformance_state"] = _state(config)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the runtime once, before any page runs: a missing tool is a clear usage error."""
+    state = _state(session.config)
+    if session.config.option.collectonly or not any(hasattr(i, "example") for i in session.items):
+        return
+    state.recorder.runtime["name"] = state.runtime_name
+    if state.runtime_name == "kind":
+        state.recorder.runtime["label"] = f"kind {state.config.getoption('conformance_kubernetes_version') or ''}".strip()
+    try:
+        state.start_runtime()
+    except RuntimeUnavailable as err:
+        raise pytest.UsageError(f"--runtime {state.runtime_name}: {err}") from None
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
+    state = _state(session.config)
+    state.close_runtime()
+    target = session.config.getoption("conformance_json")
+    if target:
+        state.recorder.write_json(Path(target))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    state = _state(config)
+    if not state.recorder.blocks:
+        return
+    terminalreporter.section("conformance: every block and its verdict")
+    terminalreporter.write_line(state.recorder.table())
+    images = state.recorder.runtime.get("images") or []
+    if images:
+        terminalreporter.write_line(f"runtime {state.runtime_name}, images: " +
+                                    "; ".join(f"{i['reference']} ({i['source']})" for i in images))

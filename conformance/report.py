@@ -1,0 +1,122 @@
+"""Reports: the verdict of every block, as a terminal table, JSON, and a merged summary.
+
+JSON shape (one run):
+  {"runtime": {"name", "images": [{"reference", "source"}]},
+   "pages": [{"path", "language", "title", "feature_state", "min_server_version"}],
+   "blocks": [{"path", "line", "language", "kind", "verdict", "reason", "diff"}],
+   "manifests": [{"path", "line", "document", "versions": {"1.25": "pass", ...}}],
+   "summary": {"pass": n, "drift": n, "fail": n, "skip": n, "blocked": n}}
+`conformance summary a.json b.json` merges several runs (one per Kubernetes version in
+CI) into one table.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .verdict import Verdict
+
+VERDICT_ORDER = [v.value for v in (Verdict.PASS, Verdict.DRIFT, Verdict.FAIL, Verdict.SKIP, Verdict.BLOCKED)]
+
+
+@dataclass
+class BlockRecord:
+    path: str
+    line: int
+    language: str
+    kind: str
+    verdict: str
+    reason: str
+    diff: str = ""
+
+
+@dataclass
+class Recorder:
+    runtime: dict = field(default_factory=lambda: {"name": "", "images": []})
+    pages: list[dict] = field(default_factory=list)
+    blocks: list[BlockRecord] = field(default_factory=list)
+    manifests: list[dict] = field(default_factory=list)
+
+    def add(self, record: BlockRecord) -> None:
+        self.blocks.append(record)
+
+    def summary(self) -> dict[str, int]:
+        counts = {v: 0 for v in VERDICT_ORDER}
+        for block in self.blocks:
+            counts[block.verdict] += 1
+        return counts
+
+    def as_json(self) -> dict:
+        return {"runtime": self.runtime, "pages": self.pages, "blocks": [asdict(b) for b in self.blocks],
+                "manifests": self.manifests, "summary": self.summary()}
+
+    def write_json(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.as_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    def table(self, width: int = 0) -> str:
+        """Every block with its verdict; each reason part on its own line; fail diffs below."""
+        import textwrap
+        width = width or max(80, min(160, _terminal_width()))
+        pages = {p["path"]: p for p in self.pages}
+        lines: list[str] = []
+        current = None
+        lead = " " * 30
+        for block in self.blocks:
+            if block.path != current:
+                current = block.path
+                info = pages.get(block.path, {})
+                extra = ", ".join(x for x in (info.get("feature_state"),
+                                              f"needs Kubernetes v{info['min_server_version']}"
+                                              if info.get("min_server_version") else None) if x)
+                lines.append(f"{block.path} [{block.language}]" + (f"  ({extra})" if extra else ""))
+            parts = [p.strip() for p in block.reason.split("; ") if p.strip()] or [""]
+            head = f"  {block.line:>5}  {block.kind:<12} {block.verdict.upper():<8}"
+            for index, part in enumerate(parts):
+                wrapped = textwrap.wrap(part, width=max(30, width - len(lead))) or [""]
+                for j, piece in enumerate(wrapped):
+                    lines.append((head if index == 0 and j == 0 else lead) + " " + piece)
+            if block.verdict == "fail" and block.diff:
+                lines += [lead + " " + d for d in block.diff.split("\n")]
+        counts = self.summary()
+        lines.append("total: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
+        return "\n".join(lines)
+
+
+def _terminal_width() -> int:
+    try:
+        return os.get_terminal_size().columns
+    except OSError:
+        return 120
+
+
+def merge_summary(reports: list[Path], markdown: bool = True) -> str:
+    """One table: a row per block, a column per report (e.g. per Kubernetes version)."""
+    runs = []
+    for path in reports:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        label = data.get("runtime", {}).get("label") or Path(path).stem
+        runs.append((label, data))
+    keys: list[tuple[str, int, str]] = []
+    cells: dict[tuple[str, int, str], dict[str, str]] = {}
+    for label, data in runs:
+        for block in data.get("blocks", []):
+            key = (block["path"], block["line"], block["kind"])
+            if key not in cells:
+                keys.append(key)
+                cells[key] = {}
+            cells[key][label] = block["verdict"]
+    labels = [label for label, _ in runs]
+    header = ["page", "line", "kind"] + labels
+    rows = [[p, str(line), kind] + [cells[(p, line, kind)].get(l, "-") for l in labels]
+            for p, line, kind in keys]
+    totals = ["**total**", "", ""] + [
+        ", ".join(f"{n} {v}" for v, n in data.get("summary", {}).items() if n) for _, data in runs]
+    if markdown:
+        out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        out += ["| " + " | ".join(r) + " |" for r in rows + [totals]]
+        return "\n".join(out)
+    widths = [max(len(r[i]) for r in [header] + rows + [totals]) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in [header] + rows + [totals])

@@ -1,0 +1,431 @@
+"""The page run: steps executed in page order against a runtime, with page-wide state.
+
+Page-wide state is what a reader carries from one block to the next: the pods created,
+the open container session, the bindings of documented values (PIDs) to real ones, files
+written by heredocs, and the last command's output (for "The output is similar to:"
+blocks). Each step ends in one Outcome; an operation that fails (a command errors, a pod
+never runs, a session cannot open) blocks the runtime steps after it.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .compare import Bindings, UnboundPlaceholder, compare_output
+from .manifests import check_snippet, looks_like_manifest, validate_manifest
+from .pages import EXAMPLES_URL_RE, Page
+from .runtime import PodRef, Runtime, RuntimeUnavailable, Session, StepError
+from .steps import Command, Step
+from .verdict import Outcome, Verdict, combine
+
+SHELLS = {"sh", "bash", "ash", "zsh", "/bin/sh", "/bin/bash", "/bin/ash", "/bin/zsh", "/bin/busybox"}
+# read-only commands: looking again a moment later is what a reader does when output lags
+READ_ONLY = {"ps", "cat", "head", "tail", "ls", "grep", "df", "free", "hostname", "id", "env",
+             "printenv", "echo", "top", "uname", "date", "mount", "find", "stat", "wc", "nslookup"}
+KUBECTL_READ_ONLY = {"get", "describe", "logs", "top", "version", "cluster-info", "explain", "api-resources"}
+PLACEHOLDER = re.compile(r"<[^<>\s][^<>]*>|\$\{?[A-Za-z_]\w*\}?|=[A-Z][A-Z0-9_]{2,}\b")
+SESSION_TIMEOUT = 20.0
+RETRY_WINDOW = 5.0
+
+
+@dataclass
+class StepResult:
+    outcome: Outcome
+    details: list[str] = field(default_factory=list)   # what ran, for the report
+
+
+class PageRun:
+    def __init__(self, page: Page, runtime: Callable[[], Runtime], *, strict: bool = False,
+                 runtime_name: str = "podman", validation_versions: list[str] | None = None):
+        self.page = page
+        self._runtime_factory = runtime
+        self._runtime: Runtime | None = None
+        self.strict = strict
+        self.runtime_name = runtime_name
+        self.validation_versions = validation_versions
+        self.bindings = Bindings()
+        self.session: Session | None = None
+        self.session_target = ""
+        self.pods: dict[str, PodRef] = {}
+        self.failure: str | None = None          # "line 38: kubectl apply failed" once an operation failed
+        self.gate: str | None = None             # skip reason for every runtime step (version gate)
+        self.last: tuple[Command, Outcome, str | None] | None = None
+        self.previous_was_signal = False
+        self.workdir = Path(tempfile.mkdtemp(prefix="conformance-page-"))
+        self.manifest_reports: list[tuple[int, object]] = []
+        digest = hashlib.sha1(str(page.path).encode()).hexdigest()[:6]
+        slug = re.sub(r"[^a-z0-9-]+", "-", f"{page.language or 'xx'}-{page.path.stem}".lower())
+        self.namespace = f"conformance-{slug}"[:50].rstrip("-") + f"-{digest}"
+
+    # ---------------------------------------------------------------- runtime access
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            self._runtime = self._runtime_factory()
+            self._check_gate(self._runtime)
+        return self._runtime
+
+    def _check_gate(self, runtime: Runtime) -> None:
+        needed = self.page.front_matter.min_server_version
+        if not needed:
+            return
+        server = runtime.server_version()
+        if server is not None and server < needed:
+            self.gate = (f"page needs Kubernetes v{needed[0]}.{needed[1]} or newer "
+                         f"(min-kubernetes-server-version); the server is v{server[0]}.{server[1]}")
+
+    # ---------------------------------------------------------------- steps
+    def run(self, step: Step) -> Outcome:
+        handler = getattr(self, f"_run_{step.kind}")
+        try:
+            return handler(step)
+        except RuntimeUnavailable:
+            raise
+        except StepError as err:
+            self.failure = f"line {step.line}: {err}"
+            return Outcome(Verdict.FAIL, [str(err)], err.diagnostics)
+
+    def _run_problem(self, step: Step) -> Outcome:
+        return Outcome.failed(f"{self.page.path}:{step.line}: {step.problem}")
+
+    def _run_illustrative(self, step: Step) -> Outcome:
+        return Outcome.skipped(f"illustrative: {step.problem or 'no command on the page produces this text'}")
+
+    def _run_snippet(self, step: Step) -> Outcome:
+        return check_snippet(step.manifest_text, step.language or None)
+
+    def _run_manifest(self, step: Step) -> Outcome:
+        if step.problem:
+            return Outcome.failed(step.problem)
+        text, first_line, source = step.manifest_text, step.manifest_line or 1, f"{self.page.path}"
+        if step.manifest_file:
+            path = self.page.resolve_example(step.manifest_file)
+            if path is None:
+                dirs = ", ".join(str(d) for d in self.page.examples_dirs) or "(no examples folder found)"
+                return Outcome.failed(f"{step.block.info} file {step.manifest_file!r} not found in {dirs}")
+            text, first_line, source = path.read_text(encoding="utf-8"), 1, str(path)
+        report = validate_manifest(text, versions=self.validation_versions, strict=self.strict,
+                                   first_line=first_line, source=source)
+        self.manifest_reports.append((step.line, report))
+        return report.outcome(self.strict)
+
+    def _run_output(self, step: Step) -> Outcome:
+        if self.last is None:
+            return Outcome.skipped("output of a command that did not run on this page")
+        command, outcome, actual = self.last
+        if outcome.verdict in (Verdict.SKIP, Verdict.BLOCKED) or actual is None:
+            verdict = Verdict.BLOCKED if outcome.verdict == Verdict.BLOCKED else Verdict.SKIP
+            return Outcome(verdict, [f"output of line {command.line}, which did not run: {outcome.reason}"])
+        return compare_output(step.expected, actual, self.bindings, command=command.text,
+                              line=step.block.content_line)
+
+    def _run_command(self, step: Step) -> Outcome:
+        outcomes = [self._remember(c, self._run_one(c)) for c in step.commands]
+        # manifests inside heredocs are validated whether or not the command can run here
+        checks = [self._validate_heredoc(c, h) for c in step.commands for h in c.heredocs
+                  if looks_like_manifest(h.body)]
+        if not checks:
+            return combine(outcomes)
+        result = combine(outcomes + checks)
+        not_run = [o.reason for o in outcomes if o.verdict == Verdict.SKIP]
+        if result.verdict == Verdict.PASS and not_run:
+            # honest about what was not checked: validated, but the command itself did not run
+            result.reasons += [f"not run: {r}" for r in not_run]
+        return result
+
+    def _validate_heredoc(self, command: Command, heredoc) -> Outcome:
+        report = validate_manifest(heredoc.body, versions=self.validation_versions, strict=self.strict,
+                                   first_line=command.line + heredoc.body_line_offset - heredoc.command_line_offset,
+                                   source=str(self.page.path))
+        self.manifest_reports.append((command.line, report))
+        return report.outcome(self.strict)
+
+    def _run_transcript(self, step: Step) -> Outcome:
+        return combine([self._remember(c, self._run_one(c, typed=True)) for c in step.commands])
+
+    def _remember(self, command: Command, result: tuple[Outcome, str | None]) -> Outcome:
+        outcome, actual = result
+        self.last = (command, outcome, actual)
+        return outcome
+
+    # ---------------------------------------------------------------- one command
+    def _run_one(self, command: Command, typed: bool = False) -> tuple[Outcome, str | None]:
+        if self.failure:
+            return Outcome(Verdict.BLOCKED, [f"an earlier step failed ({self.failure})"]), None
+        if command.argv is None and not typed:
+            return Outcome.skipped(f"line {command.line}: {command.problem}"), None
+        tool = command.tool
+        if tool == "kubectl":
+            return self._kubectl(command)
+        if tool == "cat" and command.heredocs and command.heredocs[0].target:
+            return self._write_heredoc(command), None
+        if self.session is not None:
+            return self._type(command)
+        if typed:
+            return Outcome.skipped(f"line {command.line}: typed at a container prompt, but the page "
+                                   "opened no container session before it"), None
+        return Outcome.skipped(f"line {command.line}: `{tool}` runs on the reader's machine; the suite "
+                               "runs no host shell (only kubectl and container sessions)"), None
+
+    def _write_heredoc(self, command: Command) -> Outcome:
+        """`cat <<EOF > pod.yaml`: write the file into the page's work folder, for later steps."""
+        heredoc = command.heredocs[0]
+        target = self.workdir / Path(heredoc.target).name
+        mode = "a" if heredoc.append else "w"
+        with target.open(mode, encoding="utf-8") as handle:
+            handle.write(heredoc.body if heredoc.body.endswith("\n") else heredoc.body + "\n")
+        return Outcome.passed(f"wrote {heredoc.target} for later steps")
+
+    def _placeholder(self, command: Command) -> str | None:
+        m = PLACEHOLDER.search(command.text)
+        if m and not (command.heredocs and m.start() > len(command.text.split("\n")[0])):
+            return m.group(0).lstrip("=")
+        return None
+
+    def _kubectl(self, command: Command) -> tuple[Outcome, str | None]:
+        placeholder = self._placeholder(command)
+        if placeholder:
+            return Outcome.skipped(f"placeholder left to the reader: {placeholder}"), None
+        if command.problem:
+            return Outcome.skipped(f"line {command.line}: {command.problem}"), None
+        runtime = self.runtime()
+        if self.gate:
+            return Outcome.skipped(self.gate), None
+        args = KubectlArgs.parse(command.argv)
+        if args.verb in ("apply", "create") and args.files and args.files != ["-"] and not args.kustomize:
+            return self._apply(command, args, runtime), None
+        if args.verb == "attach" or (args.verb == "exec" and args.interactive and args.command
+                                     and args.command[0] in SHELLS):
+            return self._open_session(command, args, runtime), None
+        if not runtime.kubernetes_api:
+            if args.verb == "exec" and args.command:
+                return self._exec(command, args, runtime)
+            if args.verb == "delete" and args.kind_names:
+                return self._delete(args, runtime), None
+            stdin = "heredoc " if command.heredocs else ""
+            return Outcome.skipped(f"needs a Kubernetes API (kubectl {args.verb} {stdin}".rstrip()
+                                   + f"); runs on --runtime kind or kubeconfig, not {runtime.name}"), None
+        stdin = command.heredocs[0].body if command.heredocs else None
+        argv = [a for a in command.argv]
+        result = self._retrying(command, lambda: runtime.kubectl(argv, self.namespace, stdin=stdin),
+                                read_only=args.verb in KUBECTL_READ_ONLY)
+        return result
+
+    def _apply(self, command: Command, args: "KubectlArgs", runtime: Runtime) -> Outcome:
+        details = []
+        for name in args.files:
+            path = self._manifest_path(name)
+            if path is None:
+                raise StepError(f"kubectl {args.verb} -f {name}: no such file in the examples tree "
+                                f"({', '.join(map(str, self.page.examples_dirs))}) or written by an earlier step")
+            pods = runtime.apply(path, self.namespace)
+            for pod in pods:
+                self.pods[pod.name] = pod
+            for pod in pods:
+                runtime.wait_running(pod)
+            details.append(f"{path.name}: " + (", ".join(f"pod/{p.name} running" for p in pods) or "applied"))
+        note = "; ".join(details)
+        if command.expected:
+            note += f" (the output shown at line {command.expected_line} is kubectl's and was not compared)"
+        return Outcome.passed(note)
+
+    def _manifest_path(self, name: str) -> Path | None:
+        m = EXAMPLES_URL_RE.match(name)
+        if m:
+            return self.page.resolve_example(m["path"])
+        if re.match(r"https?://", name):
+            return None
+        for candidate in (self.workdir / name, self.page.path.parent / name):
+            if candidate.is_file():
+                return candidate
+        return self.page.resolve_example(name)
+
+    def _pod(self, name: str) -> PodRef:
+        name = name.split("/", 1)[-1]
+        if name not in self.pods:
+            known = ", ".join(self.pods) or "none"
+            raise StepError(f"pod {name!r} was not created by an earlier step of this page (pods: {known})")
+        return self.pods[name]
+
+    def _open_session(self, command: Command, args: "KubectlArgs", runtime: Runtime) -> Outcome:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+        pod = self._pod(args.target)
+        if args.verb == "attach":
+            self.session = runtime.attach(pod, args.container)
+        else:
+            self.session = runtime.exec_session(pod, args.container, args.command)
+        self.session_target = f"{pod.name}/{args.container or 'default container'}"
+        return Outcome.passed(f"session open on {self.session_target}")
+
+    def _exec(self, command: Command, args: "KubectlArgs", runtime: Runtime) -> tuple[Outcome, str | None]:
+        pod = self._pod(args.target)
+        return self._retrying(command, lambda: runtime.exec(pod, args.container, args.command),
+                              read_only=args.command[0] in READ_ONLY)
+
+    def _delete(self, args: "KubectlArgs", runtime: Runtime) -> Outcome:
+        for kind, name in args.kind_names:
+            if kind in ("pod", "pods", "po"):
+                pod = self._pod(name)
+                runtime.delete(pod)
+                self.pods.pop(pod.name, None)
+            else:
+                return Outcome.skipped(f"needs a Kubernetes API (kubectl delete {kind})")
+        return Outcome.passed("deleted " + ", ".join(n for _, n in args.kind_names))
+
+    def _type(self, command: Command) -> tuple[Outcome, str | None]:
+        """Type a command at the open session's prompt, documented PIDs replaced by real ones."""
+        assert self.session is not None
+        if command.tool == "exit":
+            self.session.close()
+            self.session = None
+            return Outcome.passed("session closed"), None
+        try:
+            resolved = self.bindings.resolve_command(command.text)
+        except UnboundPlaceholder as err:
+            return Outcome.failed(f"line {command.line}: {err}"), None
+        session = self.session
+        signal = command.tool == "kill"
+        outcome, actual = self._retrying(command, lambda: _typed_result(session.type(resolved, SESSION_TIMEOUT)),
+                                         read_only=command.tool in READ_ONLY, resolved=resolved)
+        self.previous_was_signal = signal
+        return outcome, actual
+
+    def _retrying(self, command: Command, run: Callable[[], object], read_only: bool,
+                  resolved: str | None = None) -> tuple[Outcome, str | None]:
+        """Run, check status, compare with the documented output.
+
+        Read-only commands are run again (bounded) while the comparison fails: a reader who
+        sees a worker still restarting looks again. Bindings change only for the accepted try.
+        """
+        deadline = time.monotonic() + (RETRY_WINDOW if read_only else 0)
+        drift_deadline = time.monotonic() + (1.0 if (read_only and self.previous_was_signal) else 0)
+        while True:
+            result = run()
+            status, output = result.status, result.stdout if hasattr(result, "stdout") else result.output
+            bindings = copy.deepcopy(self.bindings)
+            outcome = self._judge(command, status, output, bindings, resolved)
+            now = time.monotonic()
+            retry = (outcome.verdict == Verdict.FAIL and now < deadline) or \
+                    (outcome.verdict == Verdict.DRIFT and now < drift_deadline)
+            if not retry:
+                self.bindings = bindings
+                return outcome, output
+            time.sleep(0.3)
+
+    def _judge(self, command: Command, status: int | None, output: str, bindings: Bindings,
+               resolved: str | None) -> Outcome:
+        shown = f" (typed as `{resolved}`)" if resolved and resolved != command.text else ""
+        if status not in (None, 0) and command.expected is None:
+            return Outcome.failed(f"line {command.line}: `{command.text}`{shown} exited {status}",
+                                  _indent(output))
+        if command.expected is None:
+            return Outcome.passed(f"`{command.text}`{shown} ran" + (" (no output documented)" if output.strip() else ""))
+        outcome = compare_output(command.expected, output, bindings, command=command.text,
+                                 line=command.expected_line)
+        if status not in (None, 0) and outcome.verdict != Verdict.FAIL:
+            outcome = Outcome(Verdict.FAIL, [f"`{command.text}`{shown} exited {status}"] + outcome.reasons,
+                              outcome.diff or _indent(output))
+        elif shown and outcome.verdict != Verdict.PASS:
+            outcome.reasons = [f"`{command.text}`{shown}"] + outcome.reasons
+        return outcome
+
+    # ---------------------------------------------------------------- end
+    def teardown(self) -> None:
+        try:
+            if self.session is not None:
+                self.session.close()
+        finally:
+            self.session = None
+            try:
+                if self._runtime is not None:
+                    self._runtime.teardown(self.namespace)
+            finally:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+@dataclass
+class _TypedAsResult:
+    status: int | None
+    stdout: str
+
+
+def _typed_result(typed) -> _TypedAsResult:
+    return _TypedAsResult(typed.status, typed.output)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.rstrip("\n").split("\n")) if text.strip() else ""
+
+
+@dataclass
+class KubectlArgs:
+    """The parts of a kubectl argv the runner needs; everything else is passed through as is."""
+
+    verb: str = ""
+    positional: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    kustomize: bool = False
+    container: str | None = None
+    interactive: bool = False
+    command: list[str] = field(default_factory=list)   # after --
+
+    # options that take a value, so that the value is not taken for a positional
+    VALUE_OPTIONS = {"-f", "--filename", "-c", "--container", "-n", "--namespace", "-o", "--output", "-l",
+                     "--selector", "-k", "--kustomize", "--context", "--kubeconfig", "--image",
+                     "--docker-server", "--docker-username", "--docker-password", "--docker-email",
+                     "--from-literal", "--from-file", "--type", "--field-selector", "--sort-by", "--since",
+                     "--tail", "--timeout", "--for", "--replicas", "--port", "--restart"}
+
+    @classmethod
+    def parse(cls, argv: list[str]) -> "KubectlArgs":
+        args = cls()
+        words = argv[1:]
+        if "--" in words:
+            split = words.index("--")
+            words, args.command = words[:split], words[split + 1:]
+        i = 0
+        while i < len(words):
+            word = words[i]
+            if word.startswith("-") and word != "-":
+                name, _, value = word.partition("=")
+                takes = name in cls.VALUE_OPTIONS
+                if takes and not value and i + 1 < len(words):
+                    value = words[i + 1]
+                    i += 1
+                if name in ("-f", "--filename"):
+                    args.files.append(value)
+                elif name in ("-k", "--kustomize"):
+                    args.kustomize = True
+                    args.files.append(value)
+                elif name in ("-c", "--container"):
+                    args.container = value
+                elif not takes and re.fullmatch(r"-[a-z]*[it][a-z]*|--stdin|--tty", name):
+                    args.interactive = args.interactive or "i" in name or "t" in name or name in ("--stdin", "--tty")
+            elif not args.verb:
+                args.verb = word
+            else:
+                args.positional.append(word)
+            i += 1
+        return args
+
+    @property
+    def target(self) -> str:
+        return self.positional[0] if self.positional else ""
+
+    @property
+    def kind_names(self) -> list[tuple[str, str]]:
+        """`delete pod a b` / `delete pod/a` -> [(pod, a), (pod, b)]"""
+        if not self.positional:
+            return []
+        if "/" in self.positional[0]:
+            return [tuple(p.split("/", 1)) for p in self.positional]  # type: ignore[misc]
+        kind = self.positional[0]
+        return [(kind, name) for name in self.positional[1:]]

@@ -52,7 +52,6 @@ def build_parser() -> argparse.ArgumentParser:
     kube = run.add_argument_group("kubeconfig")
     kube.add_argument("--context", help="kubeconfig context")
     kube.add_argument("--kubeconfig", type=Path, help="kubeconfig file")
-    run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest")
 
     summary = sub.add_parser("summary", help="merge JSON reports into one table")
     summary.add_argument("reports", nargs="+", type=Path)
@@ -84,12 +83,16 @@ def pytest_args_for(args: argparse.Namespace, pages: list[Path]) -> list[str]:
             argv += [f"--conformance-{option}", str(value)]
     if args.keep_cluster:
         argv.append("--conformance-keep-cluster")
-    extra = [a for a in args.pytest_args if a != "--"]
-    return argv + extra + [str(p) for p in pages]
+    return argv + list(getattr(args, "pytest_args", [])) + [str(p) for p in pages]
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # everything after a lone -- goes to pytest untouched
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[:argv.index("--")] if "--" in argv else argv
     args = build_parser().parse_args(argv)
+    args.pytest_args = extra
     if args.command == "summary":
         from .report import merge_summary
         print(merge_summary(args.reports, markdown=args.markdown))

@@ -12,7 +12,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from .blocks import ASSIGNMENT, KNOWN_COMMANDS, PROMPT_LINE, Block
-from .manifests import extract_heredocs, looks_like_manifest
+from .manifests import HEREDOC, extract_heredocs, looks_like_manifest
 
 MANIFEST_INFOS = {"yaml", "yml"}
 SNIPPET_INFOS = {"toml", "json", "ini", "conf", "properties", "cfg", "xml", "hcl", "nginx", "dockerfile"}
@@ -146,8 +146,17 @@ def _command_block(block: Block) -> list[Command]:
                 previous.expected, previous.expected_line = "", line_no
             previous.expected += stripped + "\n"
             continue
-        command = parse_command(stripped, line_no)
-        command.heredocs = [h for h in heredocs if h.command_line_offset == offset]
+        own = [h for h in heredocs if h.command_line_offset == offset]
+        if own:
+            # the heredoc (and the file it is redirected to) is data we handle, not shell syntax
+            bare = HEREDOC.sub("", stripped)
+            if any(h.target for h in own):
+                bare = re.sub(r">>?\s*\S+", "", bare)
+            command = parse_command(bare, line_no)
+            command.text = stripped
+        else:
+            command = parse_command(stripped, line_no)
+        command.heredocs = own
         commands.append(command)
     for command in commands:
         if command.expected:

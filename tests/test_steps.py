@@ -1,0 +1,81 @@
+"""Blocks -> steps: what each block of the pages under test is, and kubectl argv parsing."""
+import pytest
+
+from conformance.blocks import Block, lex_markdown, lex_rendered
+from conformance.pages import load_page
+from conformance.run import KubectlArgs
+from conformance.steps import parse_command, steps_for
+
+from .conftest import DOCS, SPN
+
+
+def _steps(path):
+    page = load_page(path)
+    blocks = (lex_markdown(page.text, page.front_matter.end_offset) if page.format == "markdown"
+              else lex_rendered(page.text))
+    return steps_for(blocks)
+
+
+@pytest.mark.parametrize("name", [f"{lang}/{SPN}.md" for lang in ("en", "id", "fr", "ja")]
+                         + [f"{lang}/{SPN}.rendered.txt" for lang in ("id", "fr")])
+def test_share_process_namespace_steps(name):
+    steps = _steps(DOCS / name)
+    assert [s.kind for s in steps] == ["manifest", "command", "command", "transcript", "transcript", "transcript"]
+    assert steps[1].commands[0].argv[:3] == ["kubectl", "apply", "-f"]
+    hup = steps[4].commands
+    assert [c.text for c in hup] == ["kill -HUP 8", "ps ax"]
+    assert hup[0].expected == "" and hup[1].expected.split("\n")[0].split() == ["PID", "USER", "TIME", "COMMAND"]
+    head = steps[5].commands[0]
+    assert head.text == "head /proc/8/root/etc/nginx/nginx.conf"
+    assert "worker_connections" in head.expected
+    # the page line of expected's first line is right, blank first lines included
+    page_lines = (DOCS / name).read_text().split("\n")
+    assert page_lines[head.expected_line - 1].strip() == head.expected.split("\n")[0].strip()
+
+
+def test_seed_003_blocks_are_classified():
+    kinds = {p.name: [(s.line, s.kind) for s in _steps(p)] for p in (DOCS / "id/concepts/containers").glob("*.txt")}
+    assert kinds["images.rendered.txt"] == [(147, "command"), (163, "command"), (167, "output"), (171, "command"),
+                                            (175, "output"), (199, "command"), (207, "command"), (221, "command")]
+    assert kinds["runtime-class.rendered.txt"] == [(30, "manifest"), (41, "manifest"), (65, "snippet"),
+                                                   (73, "snippet"), (91, "command")]
+    assert kinds["container-environment.rendered.txt"] == [(27, "illustrative")]
+    assert kinds["overview.rendered.txt"] == []
+
+
+def test_heredoc_command_carries_its_manifest():
+    steps = _steps(DOCS / "id/concepts/containers/images.rendered.txt")
+    apply = steps[0].commands[0]
+    assert apply.argv == ["kubectl", "apply", "-f", "-"]
+    assert apply.heredocs and "private-image-test-1" in apply.heredocs[0].body
+    assert apply.expected == "pod/private-image-test-1 created"
+
+
+def test_shell_syntax_is_named_not_run():
+    command = parse_command("kubectl describe pods/x | grep 'Failed'", 1)
+    assert "no host shell" in command.problem
+    assert parse_command("kubectl get pods -o jsonpath='{.items[*].metadata.name}'", 1).problem == ""
+    assert "cannot split" in parse_command("echo 'unclosed", 1).problem
+
+
+def test_output_block_after_command_and_illustrative_otherwise():
+    text = "```shell\nkubectl get pods\n```\n\nThe output is similar to:\n\n```\nNAME READY\nx 1/1\n```\n\n```\nNAME READY\n```\n"
+    steps = steps_for(lex_markdown(text))
+    assert [s.kind for s in steps] == ["command", "output", "illustrative"]
+
+
+def test_kubectl_args():
+    a = KubectlArgs.parse(["kubectl", "attach", "-it", "nginx", "-c", "shell"])
+    assert (a.verb, a.target, a.container, a.interactive) == ("attach", "nginx", "shell", True)
+    e = KubectlArgs.parse(["kubectl", "exec", "-it", "pod/x", "--container=app", "--", "sh", "-c", "ls"])
+    assert (e.verb, e.target, e.container, e.command, e.interactive) == ("exec", "pod/x", "app", ["sh", "-c", "ls"], True)
+    f = KubectlArgs.parse(["kubectl", "apply", "-f", "https://k8s.io/examples/pods/a.yaml", "-n", "ns"])
+    assert f.files == ["https://k8s.io/examples/pods/a.yaml"] and f.positional == []
+    d = KubectlArgs.parse(["kubectl", "delete", "pod", "a", "b"])
+    assert d.kind_names == [("pod", "a"), ("pod", "b")]
+    assert KubectlArgs.parse(["kubectl", "delete", "pods/a"]).kind_names == [("pods", "a")]
+
+
+def test_problem_block_is_a_step():
+    steps = steps_for([Block(start=0, end=1, line=3, content_line=4, source="problem", problem="fence never closed")])
+    assert steps[0].kind == "problem"

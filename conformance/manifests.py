@@ -171,7 +171,7 @@ class ManifestReport:
 
     def table(self) -> list[dict]:
         return [{"document": f"{d.kind}/{d.name}" if d.name else d.kind, "api_version": d.api_version,
-                 "line": d.line, "versions": {r.version: r.verdict for r in d.results}} for d in self.documents]
+                 "document_line": d.line, "versions": {r.version: r.verdict for r in d.results}} for d in self.documents]
 
 
 def _ranges(versions: list[str]) -> str:

@@ -206,6 +206,10 @@ def evaluate(example):
 def _teardown_page(namespace: dict) -> None:
     run: PageRun | None = namespace.get("page_run")
     if run is not None:
+        state: ConformanceState = namespace["conformance_state"]
+        for line, report in run.manifest_reports:
+            for row in report.table():
+                state.recorder.manifests.append({"path": _display(run.page.path), "line": line, **row})
         run.teardown()
 
 
@@ -256,6 +260,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         return
     terminalreporter.section("conformance: every block and its verdict")
     terminalreporter.write_line(state.recorder.table())
+    if state.recorder.manifests:
+        terminalreporter.section("conformance: manifests by Kubernetes version")
+        terminalreporter.write_line(state.recorder.manifest_table())
     images = state.recorder.runtime.get("images") or []
     if images:
         terminalreporter.write_line(f"runtime {state.runtime_name}, images: " +

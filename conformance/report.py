@@ -85,6 +85,31 @@ class Recorder:
         return "\n".join(lines)
 
 
+    def manifest_table(self, markdown: bool = False) -> str:
+        """A row per manifest (page, line, document), a column per Kubernetes version."""
+        return manifest_table(self.manifests, markdown)
+
+
+MARKS = {"pass": "ok", "fail": "FAIL", "drift": "drift", "skip": "skip", "fragment": "frag"}
+
+
+def manifest_table(manifests: list[dict], markdown: bool = False) -> str:
+    versions: list[str] = []
+    for row in manifests:
+        for version in row["versions"]:
+            if version not in versions:
+                versions.append(version)
+    versions.sort(key=lambda v: tuple(int(x) for x in v.split(".")))
+    header = ["manifest", "document"] + versions
+    rows = [[f"{m['path']}:{m['line']}", m["document"]] + [MARKS.get(m["versions"].get(v, ""), "-") for v in versions]
+            for m in manifests]
+    if markdown:
+        return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+                         + ["| " + " | ".join(r) + " |" for r in rows])
+    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header] + rows)
+
+
 def _terminal_width() -> int:
     try:
         return os.get_terminal_size().columns
@@ -114,9 +139,12 @@ def merge_summary(reports: list[Path], markdown: bool = True) -> str:
             for p, line, kind in keys]
     totals = ["**total**", "", ""] + [
         ", ".join(f"{n} {v}" for v, n in data.get("summary", {}).items() if n) for _, data in runs]
+    manifests = [m for _, data in runs[:1] for m in data.get("manifests", [])]
     if markdown:
         out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         out += ["| " + " | ".join(r) + " |" for r in rows + [totals]]
+        if manifests:
+            out += ["", "Manifests by Kubernetes version (offline schemas):", "", manifest_table(manifests, True)]
         return "\n".join(out)
     widths = [max(len(r[i]) for r in [header] + rows + [totals]) for i in range(len(header))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in [header] + rows + [totals])

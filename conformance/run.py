@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 import re
 import shutil
 import tempfile
@@ -60,7 +61,8 @@ class PageRun:
         self.previous_was_signal = False
         self.workdir = Path(tempfile.mkdtemp(prefix="conformance-page-"))
         self.manifest_reports: list[tuple[int, object]] = []
-        digest = hashlib.sha1(str(page.path).encode()).hexdigest()[:6]
+        # page path hash + a per-run part: the same page can run twice at once on one cluster
+        digest = hashlib.sha1(f"{page.path}{os.getpid()}{time.time_ns()}".encode()).hexdigest()[:6]
         slug = re.sub(r"[^a-z0-9-]+", "-", f"{page.language or 'xx'}-{page.path.stem}".lower())
         self.namespace = f"conformance-{slug}"[:50].rstrip("-") + f"-{digest}"
 
@@ -113,7 +115,24 @@ class PageRun:
         report = validate_manifest(text, versions=self.validation_versions, strict=self.strict,
                                    first_line=first_line, source=source)
         self.manifest_reports.append((step.line, report))
-        return report.outcome(self.strict)
+        outcome = report.outcome(self.strict)
+        if outcome.verdict in (Verdict.PASS, Verdict.DRIFT):
+            outcome = combine([outcome, self._server_dry_run(text)])
+        return outcome
+
+    def _server_dry_run(self, text: str) -> Outcome:
+        """On a real cluster the API server has the last word: kubectl apply --dry-run=server."""
+        if self.runtime_name == "podman":
+            return Outcome.passed()
+        runtime = self.runtime()
+        dry_run = getattr(runtime, "dry_run", None)
+        if dry_run is None or self.gate:
+            return Outcome.passed()
+        result = dry_run(text, self.namespace)
+        if result.status != 0:
+            return Outcome.failed(f"server-side dry run on {runtime.name}: "
+                                  f"{(result.stderr or result.stdout).strip()}")
+        return Outcome.passed(f"server-side dry run on {runtime.name} accepted it")
 
     def _run_output(self, step: Step) -> Outcome:
         if self.last is None:

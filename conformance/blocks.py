@@ -19,7 +19,7 @@ FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<inf
 SHORTCODE = re.compile(
     r"\{\{(?P<delim>[<%])\s*(?P<name>codenew|code_sample|code)\s+(?P<args>[^}]*?)\s*[>%]\}\}")
 SHORTCODE_ARG = re.compile(r'(?P<key>[\w-]+)\s*=\s*"(?P<value>[^"]*)"')
-HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
 @dataclass
@@ -121,15 +121,10 @@ ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*=\S")
 # "output" in the website's languages, for intros like "The output is similar to:"
 OUTPUT_WORDS = re.compile(
     r"output|sortie|résultat|keluaran|hasil|出力|输出|輸出|结果|출력|salida|resultado|saída|ausgabe|"
-    r"вывод|uscita|výstup|wynik|çıktı|вивід|kết quả", re.I)
+    r"вывод|uscita|výstup|wynik|çıktı|вивід|kết quả", re.IGNORECASE)
 CODE_CHARS = re.compile(r"[;{}=<>$\[\]()|/\\]|\d")
 # Shell tools whose name starts a command line; general, not tied to a page.
-KNOWN_COMMANDS = frozenset("""
-kubectl kubeadm kubelet minikube kind docker podman crictl ctr nerdctl helm kustomize etcdctl
-cat echo head tail ls ps kill curl wget grep sed awk export sudo apt apt-get yum dnf systemctl
-journalctl for while if cd mkdir rm cp mv chmod chown openssl base64 ssh scp nslookup dig ping sh
-bash git make go python python3 pip env printf touch tee watch jq yq az gcloud aws eksctl
-""".split())
+KNOWN_COMMANDS = frozenset(["kubectl", "kubeadm", "kubelet", "minikube", "kind", "docker", "podman", "crictl", "ctr", "nerdctl", "helm", "kustomize", "etcdctl", "cat", "echo", "head", "tail", "ls", "ps", "kill", "curl", "wget", "grep", "sed", "awk", "export", "sudo", "apt", "apt-get", "yum", "dnf", "systemctl", "journalctl", "for", "while", "if", "cd", "mkdir", "rm", "cp", "mv", "chmod", "chown", "openssl", "base64", "ssh", "scp", "nslookup", "dig", "ping", "sh", "bash", "git", "make", "go", "python", "python3", "pip", "env", "printf", "touch", "tee", "watch", "jq", "yq", "az", "gcloud", "aws", "eksctl"])
 
 
 def _is_command_line(stripped: str) -> bool:

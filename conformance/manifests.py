@@ -16,12 +16,12 @@ from __future__ import annotations
 import functools
 import json
 import re
-import tomllib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import jsonschema
+import tomllib
 import yaml
 from jsonschema import ValidationError
 from jsonschema import _keywords as schema_keywords
@@ -32,13 +32,9 @@ from .versions import KUBERNETES_VERSIONS
 DATA = Path(__file__).parent / "data"
 # $VAR, ${VAR}, <name>: values the page leaves to the reader
 PLACEHOLDER_VALUE = re.compile(r"\$\{?[A-Za-z_]\w*\}?|<[^<>\n]+>")
-ELISION = re.compile(r"^\s*(#\s*\.\.\.|\.\.\.)\s*$", re.M)
+ELISION = re.compile(r"^\s*(#\s*\.\.\.|\.\.\.)\s*$", re.MULTILINE)
 # kustomization.yaml top-level fields (kustomize's Kustomization type)
-KUSTOMIZE_FIELDS = frozenset("""apiVersion kind metadata resources bases components patches
-patchesStrategicMerge patchesJson6902 namespace namePrefix nameSuffix commonLabels labels
-commonAnnotations images replicas configMapGenerator secretGenerator generatorOptions vars
-replacements crds generators transformers validators openapi helmCharts helmGlobals
-buildMetadata sortOptions""".split())
+KUSTOMIZE_FIELDS = frozenset(["apiVersion", "kind", "metadata", "resources", "bases", "components", "patches", "patchesStrategicMerge", "patchesJson6902", "namespace", "namePrefix", "nameSuffix", "commonLabels", "labels", "commonAnnotations", "images", "replicas", "configMapGenerator", "secretGenerator", "generatorOptions", "vars", "replacements", "crds", "generators", "transformers", "validators", "openapi", "helmCharts", "helmGlobals", "buildMetadata", "sortOptions"])
 
 
 # ------------------------------------------------------------------ schemas
@@ -65,7 +61,7 @@ class SchemaSet:
         return self.validator_class(schema)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def schema_set(minor: str) -> SchemaSet | None:
     folder = _schema_root() / f"v{minor}.0-local"
     path = folder / "_definitions.json"
@@ -79,7 +75,7 @@ def schema_set(minor: str) -> SchemaSet | None:
     return SchemaSet(minor, definitions, by_gvk)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def built_in_groups() -> frozenset[str]:
     groups = set()
     for version in KUBERNETES_VERSIONS:
@@ -90,7 +86,7 @@ def built_in_groups() -> frozenset[str]:
     return frozenset(groups)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def removed_apis() -> tuple[dict, ...]:
     return tuple(yaml.safe_load((DATA / "removed-apis.yaml").read_text()))
 
@@ -221,7 +217,7 @@ def _document_outcome(doc: DocumentReport, strict: bool) -> Outcome:
 
 def looks_like_manifest(text: str) -> bool:
     """apiVersion and kind at the top level of a YAML document (placeholders allowed)."""
-    return bool(re.search(r"^apiVersion:\s*\S", text, re.M) and re.search(r"^kind:\s*\S", text, re.M))
+    return bool(re.search(r"^apiVersion:\s*\S", text, re.MULTILINE) and re.search(r"^kind:\s*\S", text, re.MULTILINE))
 
 
 def _error_path(error: ValidationError) -> str:
@@ -406,7 +402,7 @@ def check_snippet(text: str, language_hint: str | None = None) -> Outcome:
     filled = re.sub(r"\$\{?([A-Za-z_]\w*)\}?", r"\1", text)
     filled = re.sub(r"<([^<>\n]+)>", lambda m: re.sub(r"\W+", "_", m.group(1)), filled)
     fragment = (f"fragment: placeholders {', '.join(placeholders)} left to the reader; " if placeholders else "")
-    if hint in ("toml", "") and re.search(r"^\s*\[[^\]]+\]\s*$", text, re.M):
+    if hint in ("toml", "") and re.search(r"^\s*\[[^\]]+\]\s*$", text, re.MULTILINE):
         try:
             tomllib.loads(filled)
         except tomllib.TOMLDecodeError as err:

@@ -15,9 +15,10 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import ClassVar
 
 from .compare import Bindings, UnboundPlaceholder, compare_output
 from .manifests import check_snippet, looks_like_manifest, validate_manifest
@@ -236,7 +237,7 @@ class PageRun:
                                 read_only=args.verb in KUBECTL_READ_ONLY)
         return result
 
-    def _apply(self, command: Command, args: "KubectlArgs", runtime: Runtime) -> Outcome:
+    def _apply(self, command: Command, args: KubectlArgs, runtime: Runtime) -> Outcome:
         details = []
         for name in args.files:
             path = self._manifest_path(name)
@@ -272,7 +273,7 @@ class PageRun:
             raise StepError(f"pod {name!r} was not created by an earlier step of this page (pods: {known})")
         return self.pods[name]
 
-    def _open_session(self, command: Command, args: "KubectlArgs", runtime: Runtime) -> Outcome:
+    def _open_session(self, command: Command, args: KubectlArgs, runtime: Runtime) -> Outcome:
         if self.session is not None:
             self.session.close()
             self.session = None
@@ -284,12 +285,12 @@ class PageRun:
         self.session_target = f"{pod.name}/{args.container or 'default container'}"
         return Outcome.passed(f"session open on {self.session_target}")
 
-    def _exec(self, command: Command, args: "KubectlArgs", runtime: Runtime) -> tuple[Outcome, str | None]:
+    def _exec(self, command: Command, args: KubectlArgs, runtime: Runtime) -> tuple[Outcome, str | None]:
         pod = self._pod(args.target)
         return self._retrying(command, lambda: runtime.exec(pod, args.container, args.command),
                               read_only=args.command[0] in READ_ONLY)
 
-    def _delete(self, args: "KubectlArgs", runtime: Runtime) -> Outcome:
+    def _delete(self, args: KubectlArgs, runtime: Runtime) -> Outcome:
         for kind, name in args.kind_names:
             if kind in ("pod", "pods", "po"):
                 pod = self._pod(name)
@@ -397,14 +398,14 @@ class KubectlArgs:
     command: list[str] = field(default_factory=list)   # after --
 
     # options that take a value, so that the value is not taken for a positional
-    VALUE_OPTIONS = {"-f", "--filename", "-c", "--container", "-n", "--namespace", "-o", "--output", "-l",
+    VALUE_OPTIONS: ClassVar[frozenset[str]] = frozenset({"-f", "--filename", "-c", "--container", "-n", "--namespace", "-o", "--output", "-l",
                      "--selector", "-k", "--kustomize", "--context", "--kubeconfig", "--image",
                      "--docker-server", "--docker-username", "--docker-password", "--docker-email",
                      "--from-literal", "--from-file", "--type", "--field-selector", "--sort-by", "--since",
-                     "--tail", "--timeout", "--for", "--replicas", "--port", "--restart"}
+                     "--tail", "--timeout", "--for", "--replicas", "--port", "--restart"})
 
     @classmethod
-    def parse(cls, argv: list[str]) -> "KubectlArgs":
+    def parse(cls, argv: list[str]) -> KubectlArgs:
         args = cls()
         words = argv[1:]
         if "--" in words:

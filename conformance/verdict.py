@@ -34,19 +34,19 @@ class Outcome:
     diff: str = ""
 
     @classmethod
-    def passed(cls, reason: str = "") -> "Outcome":
+    def passed(cls, reason: str = "") -> Outcome:
         return cls(Verdict.PASS, [reason] if reason else [])
 
     @classmethod
-    def skipped(cls, reason: str) -> "Outcome":
+    def skipped(cls, reason: str) -> Outcome:
         return cls(Verdict.SKIP, [reason])
 
     @classmethod
-    def failed(cls, reason: str, diff: str = "") -> "Outcome":
+    def failed(cls, reason: str, diff: str = "") -> Outcome:
         return cls(Verdict.FAIL, [reason], diff)
 
     @classmethod
-    def drifted(cls, reason: str, diff: str = "") -> "Outcome":
+    def drifted(cls, reason: str, diff: str = "") -> Outcome:
         return cls(Verdict.DRIFT, [reason], diff)
 
     @property

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -34,7 +33,7 @@ def run_conformance(*args: str, cwd: Path | None = None, timeout: float = 600) -
     report = Path(cwd or ROOT) / "report.json" if cwd else ROOT / "reports" / "e2e.json"
     report.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run([sys.executable, "-m", "conformance.cli", "run", *args, "--json", str(report)],
-                          cwd=cwd or ROOT, capture_output=True, text=True, timeout=timeout,
+                          cwd=cwd or ROOT, capture_output=True, text=True, timeout=timeout, check=False,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
     data = json.loads(report.read_text()) if report.exists() else {}
     return proc.returncode, data, proc.stdout + proc.stderr

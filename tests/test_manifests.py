@@ -1,6 +1,5 @@
 """Offline manifest validation against every Kubernetes version, and its mutations."""
 import time
-from pathlib import Path
 
 import pytest
 

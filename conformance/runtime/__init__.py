@@ -1,9 +1,18 @@
 """Runtimes: where a page's steps really run. See base.Runtime for the interface."""
-from .base import (ExecResult, ImageInfo, PodRef, Runtime, RuntimeUnavailable, Session, StepError,
-                   Typed)
+from .base import ExecResult, ImageInfo, PodRef, Runtime, RuntimeUnavailable, Session, StepError, Typed
 
-__all__ = ["ExecResult", "ImageInfo", "PodRef", "Runtime", "RuntimeUnavailable", "Session",
-           "StepError", "Typed", "make_runtime", "RUNTIME_NAMES"]
+__all__ = [
+    "RUNTIME_NAMES",
+    "ExecResult",
+    "ImageInfo",
+    "PodRef",
+    "Runtime",
+    "RuntimeUnavailable",
+    "Session",
+    "StepError",
+    "Typed",
+    "make_runtime",
+]
 
 RUNTIME_NAMES = ("podman", "kind", "kubeconfig")
 

@@ -6,7 +6,7 @@ sit behind it. A runtime owns everything it creates and removes it in teardown()
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 

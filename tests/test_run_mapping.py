@@ -1,0 +1,177 @@
+"""How page commands map onto runtime operations, and the version gate.
+
+The runtime here records the operations it is asked for: these tests are about the
+mapping (which kubectl argv becomes which operation, what skips on a runtime without a
+Kubernetes API, what the gate does), not about a runtime; the real runtimes have their
+own contract suite.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from conformance.blocks import lex_markdown
+from conformance.pages import load_page
+from conformance.run import PageRun
+from conformance.runtime import ExecResult, PodRef, Runtime, Session, Typed
+from conformance.steps import steps_for
+from conformance.verdict import Verdict
+
+from .conftest import ROOT
+
+PAGE = """---
+title: t
+min-kubernetes-server-version: v1.10
+---
+
+{{% code_sample file="pods/share-process-namespace.yaml" %}}
+
+```shell
+kubectl apply -f https://k8s.io/examples/pods/share-process-namespace.yaml
+```
+
+```shell
+kubectl get pods
+```
+
+```shell
+kubectl exec nginx -c shell -- ls /
+```
+
+```shell
+kubectl attach -it nginx -c shell
+```
+
+```shell
+kubectl delete pod nginx
+```
+
+```shell
+kubectl get pod ghost -o yaml | grep phase
+```
+"""
+
+
+class RecordingSession(Session):
+    def __init__(self, log):
+        self.log = log
+
+    def type(self, command, timeout=20.0):
+        self.log.append(("type", command))
+        return Typed("", 0)
+
+    def close(self):
+        self.log.append(("close",))
+
+
+class RecordingRuntime(Runtime):
+    name = "recording"
+
+    def __init__(self, api: bool, server=(1, 30)):
+        self.kubernetes_api = api
+        self.server = server
+        self.log: list[tuple] = []
+
+    def start(self):
+        self.log.append(("start",))
+
+    def server_version(self):
+        return self.server if self.kubernetes_api else None
+
+    def apply(self, manifest, namespace):
+        self.log.append(("apply", Path(manifest).name, namespace))
+        return [PodRef("nginx", namespace, ("nginx", "shell"))]
+
+    def wait_running(self, pod, timeout=60.0):
+        self.log.append(("wait_running", pod.name))
+
+    def attach(self, pod, container):
+        self.log.append(("attach", pod.name, container))
+        return RecordingSession(self.log)
+
+    def exec_session(self, pod, container, argv):
+        self.log.append(("exec_session", pod.name, container, tuple(argv)))
+        return RecordingSession(self.log)
+
+    def exec(self, pod, container, argv, timeout=30.0):
+        self.log.append(("exec", pod.name, container, tuple(argv)))
+        return ExecResult(0, "bin\netc\n")
+
+    def logs(self, pod, container=None):
+        return ""
+
+    def events(self, pod):
+        return ""
+
+    def delete(self, pod):
+        self.log.append(("delete", pod.name))
+
+    def teardown(self, namespace):
+        self.log.append(("teardown", namespace))
+
+    def kubectl(self, argv, namespace, stdin=None, timeout=60.0):
+        self.log.append(("kubectl", tuple(argv), namespace))
+        return ExecResult(0, "NAME    READY   STATUS\nnginx   2/2     Running\n")
+
+
+def run_page(tmp_path: Path, runtime: RecordingRuntime):
+    path = tmp_path / "docs" / "en" / "page.md"
+    path.parent.mkdir(parents=True)
+    path.write_text(PAGE)
+    (tmp_path / "examples" / "pods").mkdir(parents=True)
+    (tmp_path / "examples" / "pods" / "share-process-namespace.yaml").write_text(
+        (ROOT / "examples/pods/share-process-namespace.yaml").read_text())
+    page = load_page(path)
+    run = PageRun(page, lambda: runtime, runtime_name="recording")
+    steps = steps_for(lex_markdown(page.text, page.front_matter.end_offset))
+    outcomes = [run.run(step) for step in steps]
+    run.teardown()
+    return run, outcomes
+
+
+def test_mapping_without_a_kubernetes_api(tmp_path):
+    runtime = RecordingRuntime(api=False)
+    run, outcomes = run_page(tmp_path, runtime)
+    verdicts = [o.verdict for o in outcomes]
+    assert verdicts == [Verdict.PASS, Verdict.PASS, Verdict.SKIP, Verdict.PASS, Verdict.PASS, Verdict.PASS,
+                        Verdict.SKIP]
+    assert "needs a Kubernetes API (kubectl get)" in outcomes[2].reason
+    assert "no host shell" in outcomes[6].reason
+    ops = [entry[0] for entry in runtime.log]
+    # the session stays open across other kubectl commands (a second terminal) and closes at teardown
+    assert ops == ["apply", "wait_running", "exec", "attach", "delete", "close", "teardown"]
+    assert runtime.log[0][1] == "share-process-namespace.yaml"  # the k8s.io/examples URL, resolved locally
+    assert runtime.log[2][1:] == ("nginx", "shell", ("ls", "/"))
+    assert runtime.log[-1] == ("teardown", run.namespace)
+
+
+def test_mapping_with_a_kubernetes_api_runs_real_kubectl_argv(tmp_path):
+    runtime = RecordingRuntime(api=True)
+    run, outcomes = run_page(tmp_path, runtime)
+    kubectl = [entry for entry in runtime.log if entry[0] == "kubectl"]
+    assert kubectl[0][1] == ("kubectl", "get", "pods") and kubectl[0][2] == run.namespace
+    assert outcomes[2].verdict == Verdict.PASS
+    # delete goes to the API as it is written
+    assert ("kubectl", ("kubectl", "delete", "pod", "nginx"), run.namespace) in runtime.log
+
+
+def test_version_gate_skips_every_runtime_step_but_still_validates(tmp_path):
+    runtime = RecordingRuntime(api=True, server=(1, 9))
+    _, outcomes = run_page(tmp_path, runtime)
+    assert outcomes[0].verdict == Verdict.PASS  # the manifest is validated offline all the same
+    gated = outcomes[1:6]
+    assert all(o.verdict == Verdict.SKIP for o in gated)
+    assert all("needs Kubernetes v1.10 or newer" in o.reason and "server is v1.9" in o.reason for o in gated)
+    assert not [e for e in runtime.log if e[0] in ("apply", "kubectl", "exec", "attach")]
+
+
+def test_a_failed_operation_blocks_what_follows(tmp_path):
+    class FailingApply(RecordingRuntime):
+        def apply(self, manifest, namespace):
+            from conformance.runtime import StepError
+            raise StepError("kube play failed", diagnostics="events: image pull failed")
+
+    runtime = FailingApply(api=False)
+    _, outcomes = run_page(tmp_path, runtime)
+    assert outcomes[1].verdict == Verdict.FAIL and outcomes[1].diff == "events: image pull failed"
+    assert [o.verdict for o in outcomes[2:]] == [Verdict.BLOCKED] * 5
+    assert all("an earlier step failed (line 8: kube play failed)" in o.reason for o in outcomes[2:])

@@ -15,7 +15,7 @@ from pathlib import Path
 import nox
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conformance.versions import ci_matrix  # noqa: E402  (the one list of versions)
+from conformance.versions import ci_matrix
 
 nox.options.sessions = ["conformance"]
 nox.options.reuse_existing_virtualenvs = True

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from .compare import Bindings, UnboundPlaceholder, compare_output
-from .manifests import check_snippet, looks_like_manifest, validate_manifest
+from .manifests import PLACEHOLDER_VALUE, check_snippet, looks_like_manifest, validate_manifest
 from .pages import EXAMPLES_URL_RE, Page
 from .runtime import PodRef, Runtime, RuntimeUnavailable, Session, StepError
 from .steps import Command, Step
@@ -62,6 +62,7 @@ class PageRun:
         self.previous_was_signal = False
         self.workdir = Path(tempfile.mkdtemp(prefix="conformance-page-"))
         self.manifest_reports: list[tuple[int, object]] = []
+        self.not_created: dict[str, str] = {}     # object name -> why the step creating it was skipped
         # page path hash + a per-run part: the same page can run twice at once on one cluster
         digest = hashlib.sha1(f"{page.path}{os.getpid()}{time.time_ns()}".encode()).hexdigest()[:6]
         slug = re.sub(r"[^a-z0-9-]+", "-", f"{page.language or 'xx'}-{page.path.stem}".lower())
@@ -209,9 +210,27 @@ class PageRun:
         return None
 
     def _kubectl(self, command: Command) -> tuple[Outcome, str | None]:
+        outcome, output = self._kubectl_inner(command)
+        if outcome.verdict == Verdict.SKIP:
+            # what this command would have created does not exist: later commands that name it
+            # skip too, with this reason, instead of failing on a cluster
+            for heredoc in command.heredocs:
+                for name in _object_names(heredoc.body):
+                    self.not_created.setdefault(name, f"line {command.line}: {outcome.reason}")
+        return outcome, output
+
+    def _kubectl_inner(self, command: Command) -> tuple[Outcome, str | None]:
         placeholder = self._placeholder(command)
         if placeholder:
             return Outcome.skipped(f"placeholder left to the reader: {placeholder}"), None
+        holes = [m.group(0) for h in command.heredocs for m in PLACEHOLDER_VALUE.finditer(h.body)]
+        if holes:
+            return Outcome.skipped("placeholder left to the reader in the manifest: "
+                                   + ", ".join(dict.fromkeys(holes))), None
+        for word in (command.argv or [])[2:]:
+            name = word.split("/", 1)[-1]
+            if name in self.not_created:
+                return Outcome.skipped(f"{name} was not created ({self.not_created[name]})"), None
         if command.problem:
             return Outcome.skipped(f"line {command.line}: {command.problem}"), None
         runtime = self.runtime()
@@ -379,6 +398,16 @@ class _TypedAsResult:
 
 def _typed_result(typed) -> _TypedAsResult:
     return _TypedAsResult(typed.status, typed.output)
+
+
+def _object_names(manifest: str) -> list[str]:
+    import yaml
+    try:
+        documents = list(yaml.safe_load_all(manifest))
+    except yaml.YAMLError:
+        return []
+    return [str(d["metadata"]["name"]) for d in documents
+            if isinstance(d, dict) and isinstance(d.get("metadata"), dict) and d["metadata"].get("name")]
 
 
 def _indent(text: str) -> str:

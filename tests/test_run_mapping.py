@@ -175,3 +175,43 @@ def test_a_failed_operation_blocks_what_follows(tmp_path):
     assert outcomes[1].verdict == Verdict.FAIL and outcomes[1].diff == "events: image pull failed"
     assert [o.verdict for o in outcomes[2:]] == [Verdict.BLOCKED] * 5
     assert all("an earlier step failed (line 8: kube play failed)" in o.reason for o in outcomes[2:])
+
+
+
+HEREDOC_PAGE = """---
+title: t
+---
+
+```shell
+kubectl apply -f - <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: private-image-test-1
+spec:
+  containers:
+    - name: uses-private-image
+      image: $PRIVATE_IMAGE_NAME
+EOF
+```
+
+```shell
+kubectl logs private-image-test-1
+```
+"""
+
+
+def test_placeholder_manifest_skips_and_so_do_commands_on_what_it_would_create(tmp_path):
+    runtime = RecordingRuntime(api=True)
+    path = tmp_path / "docs" / "en" / "p.md"
+    path.parent.mkdir(parents=True)
+    path.write_text(HEREDOC_PAGE)
+    page = load_page(path)
+    run = PageRun(page, lambda: runtime, runtime_name="recording")
+    outcomes = [run.run(s) for s in steps_for(lex_markdown(page.text, page.front_matter.end_offset))]
+    run.teardown()
+    # validated as a fragment, not applied: the image is left to the reader
+    assert outcomes[0].verdict == Verdict.SKIP and "$PRIVATE_IMAGE_NAME" in outcomes[0].reason
+    assert outcomes[1].verdict == Verdict.SKIP
+    assert "private-image-test-1 was not created" in outcomes[1].reason
+    assert not [e for e in runtime.log if e[0] == "kubectl"]

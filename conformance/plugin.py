@@ -249,9 +249,22 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
     state = _state(session.config)
     state.close_runtime()
+    _compare_translations(state)
     target = session.config.getoption("conformance_json")
     if target:
         state.recorder.write_json(Path(target))
+
+
+def _compare_translations(state: ConformanceState) -> None:
+    """Every translated page that ran, against the English page at the same path."""
+    from .translations import compare_with_english
+    for page in state.recorder.pages:
+        if page["language"] in (None, "", "en"):
+            continue
+        report = compare_with_english(Path(page["path"]))
+        state.recorder.translations.append({"path": page["path"], "language": report.language,
+                                            "english": _display(Path(report.english)) if report.english else None,
+                                            "same": report.same, "differences": report.differences})
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
@@ -263,6 +276,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if state.recorder.manifests:
         terminalreporter.section("conformance: manifests by Kubernetes version")
         terminalreporter.write_line(state.recorder.manifest_table())
+    if state.recorder.translations:
+        terminalreporter.section("conformance: translations against English (commands, manifests, outputs, gate)")
+        for item in state.recorder.translations:
+            if item["same"]:
+                terminalreporter.write_line(f"{item['path']}: same as {item['english']}")
+            else:
+                terminalreporter.write_line(f"{item['path']}: " + ("; ".join(item["differences"]) or "differs"))
     images = state.recorder.runtime.get("images") or []
     if images:
         terminalreporter.write_line(f"runtime {state.runtime_name}, images: " +

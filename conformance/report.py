@@ -5,6 +5,7 @@ JSON shape (one run):
    "pages": [{"path", "language", "title", "feature_state", "min_server_version"}],
    "blocks": [{"path", "line", "language", "kind", "verdict", "reason", "diff"}],
    "manifests": [{"path", "line", "document", "versions": {"1.25": "pass", ...}}],
+   "translations": [{"path", "language", "english", "same", "differences"}],
    "summary": {"pass": n, "drift": n, "fail": n, "skip": n, "blocked": n}}
 `conformance summary a.json b.json` merges several runs (one per Kubernetes version in
 CI) into one table.
@@ -38,6 +39,7 @@ class Recorder:
     pages: list[dict] = field(default_factory=list)
     blocks: list[BlockRecord] = field(default_factory=list)
     manifests: list[dict] = field(default_factory=list)
+    translations: list[dict] = field(default_factory=list)
 
     def add(self, record: BlockRecord) -> None:
         self.blocks.append(record)
@@ -50,7 +52,7 @@ class Recorder:
 
     def as_json(self) -> dict:
         return {"runtime": self.runtime, "pages": self.pages, "blocks": [asdict(b) for b in self.blocks],
-                "manifests": self.manifests, "summary": self.summary()}
+                "manifests": self.manifests, "translations": self.translations, "summary": self.summary()}
 
     def write_json(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -114,7 +114,9 @@ def lex_markdown(text: str, body_start: int = 0) -> list[Block]:
 # --------------------------------------------------------------------------- rendered text
 
 LIST_ITEM = re.compile(r"^\s*(?:\d+\.|•|◦|▪)\s+\S")
-PROMPT_LINE = re.compile(r"^(?P<prompt>(?:[\w.@~:/-]+\s?)?[#$]|\$)\s+(?P<command>\S.*)$")
+# a prompt: "$ ", "# " or a cwd/host before it ("/ # ", "root@pod:/app# ", "~ $ ");
+# the prefix must look like one, so "exit # comment" is a command with a comment
+PROMPT_LINE = re.compile(r"^(?P<prompt>(?:[\w.-]*[/~@:][\w.@~:/-]*\s?)?[#$])\s+(?P<command>\S.*)$")
 YAML_KEY = re.compile(r"^[\w./-]+:(\s|$)")
 TOML_TABLE = re.compile(r"^\[[^\]\s][^\]]*\]\s*$")
 ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*=\S")

@@ -13,6 +13,7 @@ cannot run here says what is missing), 4 when pytest itself refused the argument
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -63,8 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def pytest_args_for(args: argparse.Namespace, pages: list[Path]) -> list[str]:
-    argv = ["-p", "conformance.plugin", "-p", "no:cacheprovider", "--rootdir", str(Path.cwd()),
-            "-c", "/dev/null", "-q" if not args.verbose else "-v", "-rfE", "--tb=line",
+    # test ids relative to where the user is, or to the pages' common folder when they are elsewhere
+    cwd = Path.cwd().resolve()
+    inside = all(cwd in p.resolve().parents for p in pages)
+    rootdir = cwd if inside else Path(os.path.commonpath([str(p.resolve().parent) for p in pages]))
+    argv = ["-p", "conformance.plugin", "-p", "no:cacheprovider", "--rootdir", str(rootdir),
+            # the verdict table shows every failure with its diff: pytest's tracebacks would repeat it
+            "-c", "/dev/null", "-q" if not args.verbose else "-v", "-rfE", "--tb=no",
             # the verdict table names every drift; pytest's warning list would repeat it
             "-p", "no:warnings",
             "--conformance-runtime", args.runtime]

@@ -32,9 +32,18 @@ SHELLS = {"sh", "bash", "ash", "zsh", "/bin/sh", "/bin/bash", "/bin/ash", "/bin/
 READ_ONLY = {"ps", "cat", "head", "tail", "ls", "grep", "df", "free", "hostname", "id", "env",
              "printenv", "echo", "top", "uname", "date", "mount", "find", "stat", "wc", "nslookup"}
 KUBECTL_READ_ONLY = {"get", "describe", "logs", "top", "version", "cluster-info", "explain", "api-resources"}
+# tools that fetch from other hosts; a pod without a network cannot run them
+PACKAGE_MANAGERS = {"apt-get", "apt", "yum", "dnf", "apk", "zypper", "pip", "pip3", "npm", "gem"}
+DOWNLOADERS = {"curl", "wget"}
+LOCAL_URL = re.compile(r"^(?:https?://)?(?:localhost|127\.\d+\.\d+\.\d+|\[::1\])(?:[:/]|$)")
+NOT_FOUND = re.compile(r": (?:command )?not found\s*$", re.MULTILINE)
 PLACEHOLDER = re.compile(r"<[^<>\s][^<>]*>|\$\{?[A-Za-z_]\w*\}?|=[A-Z][A-Z0-9_]{2,}\b")
 SESSION_TIMEOUT = 20.0
 RETRY_WINDOW = 5.0
+
+
+class NotOnThisPage(Exception):
+    """A command names something no step of the page creates (e.g. "suppose a Pod my-pod")."""
 
 
 @dataclass
@@ -63,6 +72,7 @@ class PageRun:
         self.workdir = Path(tempfile.mkdtemp(prefix="conformance-page-"))
         self.manifest_reports: list[tuple[int, object]] = []
         self.not_created: dict[str, str] = {}     # object name -> why the step creating it was skipped
+        self.skipped_installs: list[str] = []     # "line N" of package installs that could not run
         # page path hash + a per-run part: the same page can run twice at once on one cluster
         digest = hashlib.sha1(f"{page.path}{os.getpid()}{time.time_ns()}".encode()).hexdigest()[:6]
         slug = re.sub(r"[^a-z0-9-]+", "-", f"{page.language or 'xx'}-{page.path.stem}".lower())
@@ -89,6 +99,8 @@ class PageRun:
         handler = getattr(self, f"_run_{step.kind}")
         try:
             return handler(step)
+        except NotOnThisPage as err:
+            return Outcome.skipped(str(err))
         except RuntimeUnavailable:
             raise
         except StepError as err:
@@ -153,12 +165,7 @@ class PageRun:
                   if looks_like_manifest(h.body)]
         if not checks:
             return combine(outcomes)
-        result = combine(outcomes + checks)
-        not_run = [o.reason for o in outcomes if o.verdict == Verdict.SKIP]
-        if result.verdict == Verdict.PASS and not_run:
-            # honest about what was not checked: validated, but the command itself did not run
-            result.reasons += [f"not run: {r}" for r in not_run]
-        return result
+        return combine(outcomes + checks)
 
     def _validate_heredoc(self, command: Command, heredoc) -> Outcome:
         report = validate_manifest(heredoc.body, versions=self.validation_versions, strict=self.strict,
@@ -237,6 +244,10 @@ class PageRun:
         if self.gate:
             return Outcome.skipped(self.gate), None
         args = KubectlArgs.parse(command.argv)
+        if args.verb == "exec" and not args.command and len(args.positional) > 1:
+            # kubectl itself rejects this form before contacting any server
+            return Outcome.failed(f"line {command.line}: kubectl rejects `{command.text}`: exec [POD] [COMMAND] "
+                                  "is not supported anymore, use exec [POD] -- [COMMAND]"), None
         if args.verb in ("apply", "create") and args.files and args.files != ["-"] and not args.kustomize:
             return self._apply(command, args, runtime), None
         if args.verb == "attach" or (args.verb == "exec" and args.interactive and args.command
@@ -289,7 +300,8 @@ class PageRun:
         name = name.split("/", 1)[-1]
         if name not in self.pods:
             known = ", ".join(self.pods) or "none"
-            raise StepError(f"pod {name!r} was not created by an earlier step of this page (pods: {known})")
+            raise NotOnThisPage(f"pod {name!r} is not created by an earlier step of this page (pods: {known}): "
+                                "an example for the reader")
         return self.pods[name]
 
     def _open_session(self, command: Command, args: KubectlArgs, runtime: Runtime) -> Outcome:
@@ -306,6 +318,9 @@ class PageRun:
 
     def _exec(self, command: Command, args: KubectlArgs, runtime: Runtime) -> tuple[Outcome, str | None]:
         pod = self._pod(args.target)
+        offline = self._needs_network(command, args.command)
+        if offline:
+            return offline, None
         return self._retrying(command, lambda: runtime.exec(pod, args.container, args.command),
                               read_only=args.command[0] in READ_ONLY)
 
@@ -326,6 +341,9 @@ class PageRun:
             self.session.close()
             self.session = None
             return Outcome.passed("session closed"), None
+        offline = self._needs_network(command)
+        if offline:
+            return offline, None
         try:
             resolved = self.bindings.resolve_command(command.text)
         except UnboundPlaceholder as err:
@@ -336,6 +354,23 @@ class PageRun:
                                          read_only=command.tool in READ_ONLY, resolved=resolved)
         self.previous_was_signal = signal
         return outcome, actual
+
+    def _needs_network(self, command: Command, argv: list[str] | None = None) -> Outcome | None:
+        """Installs and downloads from inside a pod that has no network: skipped, and remembered."""
+        runtime = self._runtime
+        argv = argv if argv is not None else (command.argv or [])
+        if runtime is None or runtime.pod_network or not argv:
+            return None
+        tool = argv[1] if argv[0] == "sudo" and len(argv) > 1 else argv[0]
+        remote = tool in DOWNLOADERS and any(a.startswith(("http", "ftp")) or "." in a for a in argv[1:]
+                                             if not a.startswith("-")) \
+            and not any(LOCAL_URL.match(a) for a in argv[1:] if not a.startswith("-"))
+        if tool in PACKAGE_MANAGERS or remote:
+            reason = (f"`{' '.join(argv)}` needs network access from the pod ({runtime.name} pods here "
+                      "have loopback only)")
+            self.skipped_installs.append(f"line {command.line}")
+            return Outcome.skipped(reason)
+        return None
 
     def _retrying(self, command: Command, run: Callable[[], object], read_only: bool,
                   resolved: str | None = None) -> tuple[Outcome, str | None]:
@@ -362,6 +397,10 @@ class PageRun:
     def _judge(self, command: Command, status: int | None, output: str, bindings: Bindings,
                resolved: str | None) -> Outcome:
         shown = f" (typed as `{resolved}`)" if resolved and resolved != command.text else ""
+        if self.skipped_installs and (status == 127 or NOT_FOUND.search(output)):
+            # "command not found" where the page installed tools in steps that could not run here
+            return Outcome.skipped(f"`{command.text}`: command not found (the installs at "
+                                   f"{', '.join(self.skipped_installs)} could not run here)")
         if status not in (None, 0) and command.expected is None:
             return Outcome.failed(f"line {command.line}: `{command.text}`{shown} exited {status}",
                                   _indent(output))

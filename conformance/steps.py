@@ -130,6 +130,10 @@ def _command_block(block: Block) -> list[Command]:
     for heredoc in heredocs:
         body_lines.update(range(heredoc.body_line_offset, heredoc.body_line_offset + heredoc.body_line_count + 1))
     logical = _logical_lines(text, block.content_line)
+    # in a shell block without "$ " prompts every line is a command; output is only told apart
+    # where prompts mark the commands, or in rendered text where command and output run together
+    prompted = any(l.strip().startswith("$ ") for _, l in logical)
+    all_commands = block.info.lower() in COMMAND_INFOS and not prompted
     for line_no, line in logical:
         offset = line_no - block.content_line
         if offset in body_lines:
@@ -139,7 +143,7 @@ def _command_block(block: Block) -> list[Command]:
             continue
         if PROMPT_LINE.match(stripped) and stripped.startswith("$"):
             stripped = split_prompt(stripped)[1]
-        elif commands and not _looks_like_command(stripped):
+        elif commands and not all_commands and not _looks_like_command(stripped):
             # output the page printed right after the command (rendered pages glue them)
             previous = commands[-1]
             if previous.expected is None:

@@ -65,5 +65,8 @@ def combine(outcomes: list[Outcome]) -> Outcome:
     keep = [o for o in outcomes if o.verdict == worst.verdict] if worst.verdict in (Verdict.PASS, Verdict.SKIP) \
         else [o for o in outcomes if o.verdict not in (Verdict.PASS, Verdict.SKIP)]
     reasons = [r for o in keep for r in o.reasons if r]
+    if worst.verdict == Verdict.PASS:
+        # honest about the parts that did not run
+        reasons += [f"not run: {r}" for o in outcomes if o.verdict == Verdict.SKIP for r in o.reasons if r]
     diffs = [o.diff for o in keep if o.diff]
     return Outcome(worst.verdict, reasons, "\n".join(diffs))

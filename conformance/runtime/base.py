@@ -68,6 +68,8 @@ class Runtime(abc.ABC):
     name: str = "abstract"
     #: True when the runtime serves the Kubernetes API (kubectl get/describe/logs... can run)
     kubernetes_api: bool = False
+    #: True when a pod can reach other hosts (package installs, downloads from inside a container)
+    pod_network: bool = True
 
     @abc.abstractmethod
     def start(self) -> None:

@@ -286,6 +286,7 @@ class PodmanRuntime(Runtime):
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
         self.pull = bool(options.get("pull", True))
         self.network = str(options.get("network", "none"))
+        self.pod_network = self.network != "none"
         self.terminal = tuple(options.get("terminal", (40, 200)))   # rows, columns
         self.probe_timeout = float(options.get("probe_timeout", 15.0))
         self.pull_timeout = float(options.get("pull_timeout", 600.0))

@@ -215,3 +215,63 @@ def test_placeholder_manifest_skips_and_so_do_commands_on_what_it_would_create(t
     assert outcomes[1].verdict == Verdict.SKIP
     assert "private-image-test-1 was not created" in outcomes[1].reason
     assert not [e for e in runtime.log if e[0] == "kubectl"]
+
+
+SESSION_PAGE = """---
+title: t
+---
+
+{{% code_sample file="pods/share-process-namespace.yaml" %}}
+
+```shell
+kubectl apply -f https://k8s.io/examples/pods/share-process-namespace.yaml
+kubectl exec -it nginx -c shell -- sh
+```
+
+```shell
+# Run this inside the container
+apt-get install -y curl
+curl http://localhost/
+curl https://example.com/
+```
+
+```shell
+kubectl exec nginx env
+kubectl exec -it my-pod -- sh
+```
+"""
+
+
+class OfflineRuntime(RecordingRuntime):
+    pod_network = False
+
+
+class NotFoundSession(RecordingSession):
+    def type(self, command, timeout=20.0):
+        self.log.append(("type", command))
+        return Typed(f"sh: {command.split()[0]}: not found", 127)
+
+
+def test_network_installs_skip_and_so_does_command_not_found_after_them(tmp_path):
+    runtime = OfflineRuntime(api=False)
+    runtime.exec_session = lambda pod, container, argv: NotFoundSession(runtime.log)
+    path = tmp_path / "docs" / "en" / "p.md"
+    path.parent.mkdir(parents=True)
+    path.write_text(SESSION_PAGE)
+    (tmp_path / "examples" / "pods").mkdir(parents=True)
+    (tmp_path / "examples" / "pods" / "share-process-namespace.yaml").write_text(
+        (ROOT / "examples/pods/share-process-namespace.yaml").read_text())
+    page = load_page(path)
+    run = PageRun(page, lambda: runtime, runtime_name="recording")
+    outcomes = [run.run(s) for s in steps_for(lex_markdown(page.text, page.front_matter.end_offset))]
+    run.teardown()
+    typed = outcomes[2]
+    assert typed.verdict == Verdict.SKIP, typed
+    assert "`apt-get install -y curl` needs network access from the pod" in typed.reason
+    assert "`curl http://localhost/`: command not found (the installs at line 14 could not run here)" in typed.reason
+    assert "`curl https://example.com/` needs network access" in typed.reason
+    # only the local curl reached the container
+    assert [e for e in runtime.log if e[0] == "type"] == [("type", "curl http://localhost/")]
+    last = outcomes[3]
+    assert last.verdict == Verdict.FAIL
+    assert "exec [POD] [COMMAND] is not supported anymore" in last.reason

@@ -79,3 +79,18 @@ def test_kubectl_args():
 def test_problem_block_is_a_step():
     steps = steps_for([Block(start=0, end=1, line=3, content_line=4, source="problem", problem="fence never closed")])
     assert steps[0].kind == "problem"
+
+
+def test_a_command_with_a_comment_is_not_a_prompt():
+    steps = steps_for(lex_markdown("```shell\nexit # To quit the shell in the container\n```\n"))
+    assert steps[0].kind == "command" and steps[0].commands[0].argv == ["exit"]
+    steps = steps_for(lex_markdown("```\nroot@pod:/app# ls\nbin\n```\n"))
+    assert steps[0].kind == "transcript" and steps[0].commands[0].expected == "bin"
+
+
+def test_shell_block_lines_are_all_commands_unless_prompts_mark_them():
+    steps = steps_for(lex_markdown("```shell\nls /\ntcpdump\nlsof\n```\n"))
+    assert [c.text for c in steps[0].commands] == ["ls /", "tcpdump", "lsof"]
+    steps = steps_for(lex_markdown("```shell\n$ kubectl get pods\nNAME READY\nx 1/1\n```\n"))
+    assert [c.text for c in steps[0].commands] == ["kubectl get pods"]
+    assert steps[0].commands[0].expected == "NAME READY\nx 1/1"

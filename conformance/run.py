@@ -217,7 +217,10 @@ class PageRun:
         return None
 
     def _kubectl(self, command: Command) -> tuple[Outcome, str | None]:
-        outcome, output = self._kubectl_inner(command)
+        try:
+            outcome, output = self._kubectl_inner(command)
+        except NotOnThisPage as err:
+            outcome, output = Outcome.skipped(str(err)), None
         if outcome.verdict == Verdict.SKIP:
             # what this command would have created does not exist: later commands that name it
             # skip too, with this reason, instead of failing on a cluster

@@ -73,9 +73,18 @@ def lex_markdown(text: str, body_start: int = 0) -> list[Block]:
     lines = text.split("\n")
     first = next(i for i, s in enumerate(starts) if s >= body_start) if body_start else 0
     prose: list[str] = []
+    # code inside HTML comments is not shown to readers (translations keep the English
+    # original there, code blocks included): skip whole comments
+    comment_end_line = {}
+    for comment in HTML_COMMENT.finditer(text, body_start):
+        start_line = text.count("\n", 0, comment.start())
+        comment_end_line[start_line] = text.count("\n", 0, comment.end())
     i = first
     while i < len(lines):
         line = lines[i]
+        if i in comment_end_line and line.lstrip().startswith("<!--") and comment_end_line[i] > i:
+            i = comment_end_line[i] + 1
+            continue
         m = FENCE_OPEN.match(line)
         if m:
             fence, indent = m["fence"], len(m["indent"].expandtabs(4))

@@ -68,7 +68,8 @@ class PageRun:
         self.failure: str | None = None          # "line 38: kubectl apply failed" once an operation failed
         self.gate: str | None = None             # skip reason for every runtime step (version gate)
         self.last: tuple[Command, Outcome, str | None] | None = None
-        self.previous_was_signal = False
+        self.last_signal_at = float("-inf")     # when the page last sent a signal (kill)
+        self.rerun: Callable[[], object] | None = None   # runs the last command again, if read-only
         self.workdir = Path(tempfile.mkdtemp(prefix="conformance-page-"))
         self.manifest_reports: list[tuple[int, object]] = []
         self.not_created: dict[str, str] = {}     # object name -> why the step creating it was skipped
@@ -155,8 +156,26 @@ class PageRun:
         if outcome.verdict in (Verdict.SKIP, Verdict.BLOCKED) or actual is None:
             verdict = Verdict.BLOCKED if outcome.verdict == Verdict.BLOCKED else Verdict.SKIP
             return Outcome(verdict, [f"output of line {command.line}, which did not run: {outcome.reason}"])
-        return compare_output(step.expected, actual, self.bindings, command=command.text,
-                              line=step.block.content_line)
+        # "The output is similar to:" after a read-only command: look again (bounded) while
+        # the output lags, as a reader would; bindings change only for the accepted look
+        rerun = self.rerun
+        deadline = time.monotonic() + (RETRY_WINDOW if rerun else 0)
+        drift_deadline = time.monotonic() + (1.0 if rerun and self._signalled_recently() else 0)
+        while True:
+            bindings = copy.deepcopy(self.bindings)
+            outcome = compare_output(step.expected, actual, bindings, command=command.text,
+                                     line=step.block.content_line)
+            now = time.monotonic()
+            if rerun is None or not ((outcome.verdict == Verdict.FAIL and now < deadline)
+                                     or (outcome.verdict == Verdict.DRIFT and now < drift_deadline)):
+                self.bindings = bindings
+                return outcome
+            time.sleep(0.3)
+            result = rerun()
+            actual = result.stdout if hasattr(result, "stdout") else result.output
+
+    def _signalled_recently(self) -> bool:
+        return time.monotonic() - self.last_signal_at < RETRY_WINDOW
 
     def _run_command(self, step: Step) -> Outcome:
         outcomes = [self._remember(c, self._run_one(c)) for c in step.commands]
@@ -179,6 +198,8 @@ class PageRun:
 
     def _remember(self, command: Command, result: tuple[Outcome, str | None]) -> Outcome:
         outcome, actual = result
+        if actual is None:
+            self.rerun = None
         self.last = (command, outcome, actual)
         return outcome
 
@@ -352,10 +373,10 @@ class PageRun:
         except UnboundPlaceholder as err:
             return Outcome.failed(f"line {command.line}: {err}"), None
         session = self.session
-        signal = command.tool == "kill"
         outcome, actual = self._retrying(command, lambda: _typed_result(session.type(resolved, SESSION_TIMEOUT)),
                                          read_only=command.tool in READ_ONLY, resolved=resolved)
-        self.previous_was_signal = signal
+        if command.tool == "kill":
+            self.last_signal_at = time.monotonic()
         return outcome, actual
 
     def _needs_network(self, command: Command, argv: list[str] | None = None) -> Outcome | None:
@@ -383,7 +404,8 @@ class PageRun:
         sees a worker still restarting looks again. Bindings change only for the accepted try.
         """
         deadline = time.monotonic() + (RETRY_WINDOW if read_only else 0)
-        drift_deadline = time.monotonic() + (1.0 if (read_only and self.previous_was_signal) else 0)
+        drift_deadline = time.monotonic() + (1.0 if (read_only and self._signalled_recently()) else 0)
+        self.rerun = run if read_only else None
         while True:
             result = run()
             status, output = result.status, result.stdout if hasattr(result, "stdout") else result.output

@@ -77,3 +77,11 @@ def test_rendered_list_item_running_into_its_command():
     text = "  • The CRD must be deleted by hand:\n    kubectl delete crd x.node.k8s.io\n    \n"
     blocks = lex_rendered(text)
     assert [b.text for b in blocks] == ["kubectl delete crd x.node.k8s.io"]
+
+
+def test_code_inside_html_comments_is_not_a_block():
+    text = ("<!--\n1. Attach:\n\n   ```shell\n   # run this inside the container\n   ps ax\n   ```\n-->\n"
+            "1. 附加：\n\n   ```shell\n   # 在容器中运行\n   ps ax\n   ```\n<!-- overview -->\n"
+            "<!--\n{{% code_sample file=\"pods/a.yaml\" %}}\n-->\n")
+    blocks = lex_markdown(text)
+    assert [(b.line, b.text) for b in blocks] == [(11, "# 在容器中运行\nps ax")]

@@ -161,3 +161,92 @@ def test_a_manifest_that_is_not_valid_yaml(tmp_path):
     later = [b for b in data["blocks"] if b["line"] > apply["line"]]
     assert later and all(b["verdict"] == "blocked" for b in later), later
     assert code == 1
+
+
+# The website's current form of the page: commands typed in the container are marked by a
+# comment, not a prompt, and each output is a block of its own after "The output is similar to".
+CURRENT_FORM = """---
+title: Share Process Namespace between Containers in a Pod
+min-kubernetes-server-version: v1.10
+---
+
+{{% code_sample file="pods/share-process-namespace.yaml" %}}
+
+1. Create the Pod:
+
+   ```shell
+   kubectl apply -f https://k8s.io/examples/pods/share-process-namespace.yaml
+   ```
+
+1. Attach to the `shell` container:
+
+   ```shell
+   kubectl attach -it nginx -c shell
+   ```
+
+   ```shell
+   # run this inside the "shell" container
+   ps ax
+   ```
+
+   The output is similar to this:
+
+   ```none
+   PID   USER     TIME  COMMAND
+       1 root      0:00 /pause
+       8 root      0:00 nginx: master process nginx -g daemon off;
+      14 101       0:00 nginx: worker process
+      15 root      0:00 sh
+      21 root      0:00 ps ax
+   ```
+
+Signal the master process:
+
+```shell
+# run this inside the "shell" container
+kill -HUP 8   # change "8" to match the PID of the nginx leader process, if necessary
+ps ax
+```
+
+The output is similar to this:
+
+```none
+PID   USER     TIME  COMMAND
+    1 root      0:00 /pause
+    8 root      0:00 nginx: master process nginx -g daemon off;
+   15 root      0:00 sh
+   22 101       0:00 nginx: worker process
+   23 root      0:00 ps ax
+```
+"""
+
+
+def _current_form_site(tmp_path: Path, text: str) -> Path:
+    page = tmp_path / "content" / "en" / "docs" / "current.md"
+    page.parent.mkdir(parents=True)
+    page.write_text(text)
+    manifest = tmp_path / "content" / "en" / "examples" / "pods" / MANIFEST.name
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text(MANIFEST.read_text())
+    return page
+
+
+def test_the_current_page_form_runs(tmp_path):
+    _podman_or_skip()
+    page = _current_form_site(tmp_path, CURRENT_FORM)
+    code, data, out = run_conformance(str(page), cwd=tmp_path)
+    kinds = [(b["kind"], b["verdict"]) for b in data["blocks"]]
+    assert kinds == [("manifest", "pass"), ("command", "pass"), ("command", "pass"), ("command", "pass"),
+                     ("output", "drift"), ("command", "pass"), ("output", "drift")], out
+    assert code == 0, out
+
+
+def test_the_current_page_form_catches_an_unchanged_worker(tmp_path):
+    _podman_or_skip()
+    page = _current_form_site(tmp_path, CURRENT_FORM.replace("   22 101       0:00 nginx: worker process",
+                                                             "   14 101       0:00 nginx: worker process"))
+    code, data, out = run_conformance(str(page), cwd=tmp_path)
+    last = data["blocks"][-1]
+    assert last["kind"] == "output" and last["verdict"] == "fail", out
+    assert "PID 14" in last["reason"]
+    assert code == 1

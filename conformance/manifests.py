@@ -295,7 +295,7 @@ def _validate_one(data: dict, doc: DocumentReport, version: str, strict: bool) -
         gone = removal(doc.api_version, doc.kind)
         if gone and _minor_tuple(version) >= _minor_tuple(gone["removed_in"]):
             return VersionResult(version, "fail", "apiVersion",
-                                 f"{doc.api_version} {doc.kind} was removed in Kubernetes {gone['removed_in']}; "
+                                 f"{doc.api_version} {doc.kind} was removed in Kubernetes {gone['removed_in']}, "
                                  f"use {gone['use']}")
         if group not in built_in_groups():
             return VersionResult(version, "skip", "", f"custom resource {doc.api_version} {doc.kind}: "

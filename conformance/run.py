@@ -161,15 +161,15 @@ class PageRun:
         rerun = self.rerun
         deadline = time.monotonic() + (RETRY_WINDOW if rerun else 0)
         drift_deadline = time.monotonic() + (1.0 if rerun and self._signalled_recently() else 0)
+        previous: list[str] | None = None
         while True:
             bindings = copy.deepcopy(self.bindings)
             outcome = compare_output(step.expected, actual, bindings, command=command.text,
                                      line=step.block.content_line)
-            now = time.monotonic()
-            if rerun is None or not ((outcome.verdict == Verdict.FAIL and now < deadline)
-                                     or (outcome.verdict == Verdict.DRIFT and now < drift_deadline)):
+            if rerun is None or not _look_again(outcome, previous, deadline, drift_deadline):
                 self.bindings = bindings
                 return outcome
+            previous = outcome.reasons
             time.sleep(0.3)
             result = rerun()
             actual = result.stdout if hasattr(result, "stdout") else result.output
@@ -406,17 +406,16 @@ class PageRun:
         deadline = time.monotonic() + (RETRY_WINDOW if read_only else 0)
         drift_deadline = time.monotonic() + (1.0 if (read_only and self._signalled_recently()) else 0)
         self.rerun = run if read_only else None
+        previous: list[str] | None = None
         while True:
             result = run()
             status, output = result.status, result.stdout if hasattr(result, "stdout") else result.output
             bindings = copy.deepcopy(self.bindings)
             outcome = self._judge(command, status, output, bindings, resolved)
-            now = time.monotonic()
-            retry = (outcome.verdict == Verdict.FAIL and now < deadline) or \
-                    (outcome.verdict == Verdict.DRIFT and now < drift_deadline)
-            if not retry:
+            if not _look_again(outcome, previous, deadline, drift_deadline):
                 self.bindings = bindings
                 return outcome, output
+            previous = outcome.reasons
             time.sleep(0.3)
 
     def _judge(self, command: Command, status: int | None, output: str, bindings: Bindings,
@@ -452,6 +451,15 @@ class PageRun:
                     self._runtime.teardown(self.namespace)
             finally:
                 shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _look_again(outcome: Outcome, previous: list[str] | None, deadline: float, drift_deadline: float) -> bool:
+    """Whether a reader would look again: a fail, until the deadline; a drift shortly after a
+    signal, until two looks in a row show the same differences (the output has settled)."""
+    now = time.monotonic()
+    if outcome.verdict == Verdict.FAIL:
+        return now < deadline
+    return outcome.verdict == Verdict.DRIFT and now < drift_deadline and outcome.reasons != previous
 
 
 @dataclass

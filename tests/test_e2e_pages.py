@@ -250,3 +250,52 @@ def test_the_current_page_form_catches_an_unchanged_worker(tmp_path):
     assert last["kind"] == "output" and last["verdict"] == "fail", out
     assert "PID 14" in last["reason"]
     assert code == 1
+
+
+SLOW_PAGE = """---
+title: t
+---
+
+```shell
+kubectl apply -f https://k8s.io/examples/pods/share-process-namespace.yaml
+kubectl attach -it nginx -c shell
+```
+
+```
+/ # sleep 15
+```
+"""
+
+
+def test_ctrl_c_mid_page_leaves_no_pod(tmp_path):
+    """The pod is removed when the user interrupts a run, not only when a page ends."""
+    _podman_or_skip()
+    import signal
+    import time
+
+    from conformance.runtime.podman import PodmanRuntime, default_cache_dir
+
+    page = _current_form_site(tmp_path, SLOW_PAGE)
+    runtime = PodmanRuntime(cache_dir=default_cache_dir())
+    runtime.start()
+
+    def pods() -> list[str]:
+        return runtime._call(["pod", "ps", "--format", "{{.Name}}"], check=True).stdout.split()
+
+    proc = subprocess.Popen([sys.executable, "-m", "conformance.cli", "run", str(page)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        deadline = time.monotonic() + 60
+        while "nginx" not in pods() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert "nginx" in pods(), "the page's pod never started"
+        time.sleep(1.0)  # the attach and `sleep 15` are under way
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "nginx" not in pods()
+    assert proc.returncode != 0

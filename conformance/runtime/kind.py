@@ -43,8 +43,9 @@ _CLUSTER_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "k8s-docs-conformance"
+    """The same cache folder as the podman runtime's ($CONFORMANCE_CACHE first)."""
+    from .podman import default_cache_dir as shared
+    return shared()
 
 
 # --- what to run: pure functions --------------------------------------------------------------------

@@ -189,6 +189,7 @@ def evaluate(example):
                          kind=step.kind, verdict=outcome.verdict.value, reason=outcome.reason,
                          diff=outcome.diff)
     state.recorder.add(record)
+    example.namespace.setdefault("_records", {})[example.line] = record
     where = f"{record.path}:{record.line}"
     if outcome.verdict == Verdict.FAIL or (outcome.verdict == Verdict.DRIFT and state.strict):
         label = "drift (--strict)" if outcome.verdict == Verdict.DRIFT else "fail"
@@ -244,6 +245,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         state.start_runtime()
     except RuntimeUnavailable as err:
         raise pytest.UsageError(f"--runtime {state.runtime_name}: {err}") from None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_makereport(item, call) -> None:
+    """The verdict and reason as properties of the test case (they reach JUnit XML)."""
+    if call.when != "call" or not hasattr(item, "example"):
+        return
+    record = item.example.namespace.get("_records", {}).get(item.example.line)
+    if record is not None and not any(k == "verdict" for k, _ in item.user_properties):
+        item.user_properties += [("verdict", record.verdict), ("kind", record.kind), ("reason", record.reason)]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:

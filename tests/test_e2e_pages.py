@@ -299,3 +299,14 @@ def test_ctrl_c_mid_page_leaves_no_pod(tmp_path):
             proc.wait()
     assert "nginx" not in pods()
     assert proc.returncode != 0
+
+
+def test_junit_xml_carries_each_blocks_verdict(tmp_path):
+    _podman_or_skip()
+    import xml.etree.ElementTree as ET
+    junit = tmp_path / "out.xml"
+    code, data, out = run_conformance(str(DOCS / "ja"), "--junitxml", str(junit), cwd=tmp_path)
+    cases = ET.parse(junit).getroot().iter("testcase")
+    verdicts = [{p.get("name"): p.get("value") for p in case.iter("property")} for case in cases]
+    assert [v["verdict"] for v in verdicts] == [b["verdict"] for b in data["blocks"]], out
+    assert all(v["reason"] for v in verdicts if v["verdict"] == "drift")

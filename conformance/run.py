@@ -97,6 +97,16 @@ class PageRun:
 
     # ---------------------------------------------------------------- steps
     def run(self, step: Step) -> Outcome:
+        outcome = self._run(step)
+        if outcome.verdict == Verdict.FAIL and step.kind in ("command", "transcript", "output"):
+            # on a cluster, what the pods say goes into the failed block's report
+            diagnostics = getattr(self._runtime, "diagnostics", None)
+            if diagnostics is not None and self.pods:
+                notes = "\n".join(diagnostics(pod) for pod in self.pods.values())
+                outcome.diff = "\n".join(x for x in (outcome.diff, notes) if x)
+        return outcome
+
+    def _run(self, step: Step) -> Outcome:
         handler = getattr(self, f"_run_{step.kind}")
         try:
             return handler(step)

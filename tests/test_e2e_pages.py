@@ -306,6 +306,7 @@ def test_junit_xml_carries_each_blocks_verdict(tmp_path):
     import xml.etree.ElementTree as ET
     junit = tmp_path / "out.xml"
     code, data, out = run_conformance(str(DOCS / "ja"), "--junitxml", str(junit), cwd=tmp_path)
+    assert code == 0, out
     cases = ET.parse(junit).getroot().iter("testcase")
     verdicts = [{p.get("name"): p.get("value") for p in case.iter("property")} for case in cases]
     assert [v["verdict"] for v in verdicts] == [b["verdict"] for b in data["blocks"]], out

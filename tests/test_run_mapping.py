@@ -275,3 +275,17 @@ def test_network_installs_skip_and_so_does_command_not_found_after_them(tmp_path
     last = outcomes[3]
     assert last.verdict == Verdict.FAIL
     assert "exec [POD] [COMMAND] is not supported anymore" in last.reason
+
+
+def test_a_failed_block_on_a_cluster_carries_the_pods_diagnostics(tmp_path):
+    class Cluster(RecordingRuntime):
+        def kubectl(self, argv, namespace, stdin=None, timeout=60.0):
+            return ExecResult(1, "", "error: pods nginx is forbidden")
+
+        def diagnostics(self, pod):
+            return f"pod {pod.name}: Running; events: Started container shell"
+
+    runtime = Cluster(api=True)
+    _, outcomes = run_page(tmp_path, runtime)
+    assert outcomes[2].verdict == Verdict.FAIL
+    assert "pod nginx: Running; events: Started container shell" in outcomes[2].diff

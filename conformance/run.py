@@ -24,6 +24,7 @@ from .compare import Bindings, UnboundPlaceholder, compare_output
 from .manifests import PLACEHOLDER_VALUE, check_snippet, looks_like_manifest, validate_manifest
 from .pages import EXAMPLES_URL_RE, Page
 from .runtime import PodRef, Runtime, RuntimeUnavailable, Session, StepError
+from .runtime.images import ImageUnavailable
 from .steps import Command, Step
 from .verdict import Outcome, Verdict, combine
 
@@ -67,6 +68,7 @@ class PageRun:
         self.pods: dict[str, PodRef] = {}
         self.failure: str | None = None          # "line 38: kubectl apply failed" once an operation failed
         self.gate: str | None = None             # skip reason for every runtime step (version gate)
+        self.unavailable: str | None = None      # an image this runtime cannot have: later runtime steps skip
         self.last: tuple[Command, Outcome, str | None] | None = None
         self.last_signal_at = float("-inf")     # when the page last sent a signal (kill)
         self.rerun: Callable[[], object] | None = None   # runs the last command again, if read-only
@@ -112,6 +114,10 @@ class PageRun:
             return handler(step)
         except NotOnThisPage as err:
             return Outcome.skipped(str(err))
+        except ImageUnavailable as err:
+            # no registry and no offline recipe: the pod cannot start here; not the page's fault
+            self.unavailable = f"see line {step.line}"
+            return Outcome(Verdict.SKIP, [f"cannot run here: {err}"], getattr(err, "diagnostics", ""))
         except RuntimeUnavailable:
             raise
         except StepError as err:
@@ -217,6 +223,8 @@ class PageRun:
     def _run_one(self, command: Command, typed: bool = False) -> tuple[Outcome, str | None]:
         if self.failure:
             return Outcome(Verdict.BLOCKED, [f"an earlier step failed ({self.failure})"]), None
+        if self.unavailable and (command.tool == "kubectl" or typed or self.session is not None):
+            return Outcome.skipped(f"the page's pod could not start here ({self.unavailable})"), None
         if command.argv is None and not typed:
             return Outcome.skipped(f"line {command.line}: {command.problem}"), None
         tool = command.tool

@@ -16,8 +16,9 @@ from .manifests import HEREDOC, extract_heredocs, looks_like_manifest
 
 MANIFEST_INFOS = {"yaml", "yml"}
 SNIPPET_INFOS = {"toml", "json", "ini", "conf", "properties", "cfg", "xml", "hcl", "nginx", "dockerfile"}
-COMMAND_INFOS = {"shell", "sh", "bash", "zsh", "console", "powershell", "cmd", "bat", "terminal"}
-OUTPUT_INFOS = {"none", "text", "txt", "log", "output", "plaintext", ""}
+COMMAND_INFOS = {"shell", "sh", "bash", "zsh", "powershell", "cmd", "bat", "terminal"}
+# `console` blocks are output, or a transcript when prompts mark the commands
+OUTPUT_INFOS = {"none", "text", "txt", "log", "output", "plaintext", "console", ""}
 SHELL_OPERATORS = re.compile(r"(?<![\\])(\|\||&&|[|;&<>`]|\$\()")
 
 

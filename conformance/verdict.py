@@ -69,4 +69,4 @@ def combine(outcomes: list[Outcome]) -> Outcome:
         # honest about the parts that did not run
         reasons += [f"not run: {r}" for o in outcomes if o.verdict == Verdict.SKIP for r in o.reasons if r]
     diffs = [o.diff for o in keep if o.diff]
-    return Outcome(worst.verdict, reasons, "\n".join(diffs))
+    return Outcome(worst.verdict, list(dict.fromkeys(reasons)), "\n".join(dict.fromkeys(diffs)))

@@ -154,18 +154,46 @@ def test_an_image_nobody_can_provide_is_named_with_the_reason(runtime, ns, tmp_p
     assert isinstance(err.value, RuntimeUnavailable) and isinstance(err.value, StepError)
 
 
-def test_pull_is_bounded_and_an_unreachable_registry_tried_once(runtime):
-    # 192.0.2.0/24 is reserved for documentation: nothing answers, the connection hangs
-    registry = "192.0.2.1:5000"
+@pytest.fixture
+def silent_registry():
+    """A registry on loopback that accepts connections and never answers (traffic stays local)."""
+    import socket
+    import threading
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held, stop = [], threading.Event()
+
+    def hold() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join(timeout=2)
+    for connection in held:
+        connection.close()
+    server.close()
+
+
+def test_pull_is_bounded_and_an_unreachable_registry_tried_once(runtime, silent_registry):
+    registry = silent_registry
     _UNREACHABLE.pop(registry, None)
     store = ImageStore(runtime._podman, runtime.cache_dir, probe_timeout=2.0)
     started = time.monotonic()
-    with pytest.raises(ImageUnavailable, match="unreachable"):
+    with pytest.raises(ImageUnavailable, match="does not answer") as err:
         store.ensure(f"{registry}/app:1")
     assert time.monotonic() - started < 2.0 + 3.0
+    assert err.value.diagnostics                       # the registry's own words, for the report
     assert registry in ImageStore.unreachable()
     started = time.monotonic()
-    with pytest.raises(ImageUnavailable, match="unreachable"):
+    with pytest.raises(ImageUnavailable, match="does not answer"):
         store.ensure(f"{registry}/other:2")
     assert time.monotonic() - started < 0.5          # not probed again in this process
 

@@ -289,3 +289,19 @@ def test_a_failed_block_on_a_cluster_carries_the_pods_diagnostics(tmp_path):
     _, outcomes = run_page(tmp_path, runtime)
     assert outcomes[2].verdict == Verdict.FAIL
     assert "pod nginx: Running; events: Started container shell" in outcomes[2].diff
+
+
+def test_an_image_that_cannot_be_had_skips_the_page_steps_with_the_reason(tmp_path):
+    from conformance.runtime.images import ImageUnavailable
+
+    class NoImage(RecordingRuntime):
+        def apply(self, manifest, namespace):
+            raise ImageUnavailable("image 'redis' is not available here: registry docker.io does not answer, "
+                                   "and offline-images.yaml has no offline recipe", diagnostics="dial tcp: no such host")
+
+    _, outcomes = run_page(tmp_path, NoImage(api=False))
+    assert outcomes[1].verdict == Verdict.SKIP and "no offline recipe" in outcomes[1].reason
+    assert outcomes[1].diff == "dial tcp: no such host"
+    # not blocked (nothing failed) and not failed: skipped, pointing at the apply
+    assert all(o.verdict == Verdict.SKIP for o in outcomes[2:])
+    assert "could not start here (see line 8)" in outcomes[3].reason

@@ -451,9 +451,11 @@ class ImageStore:
         if pull_reason is None:
             return f"{name}: pulled from {image.registry}"
         if recipe is None:
+            # the registry's own words (long) go to the diagnostics, the reason stays one line
             raise ImageUnavailable(
-                f"image {reference!r} ({name}) is not available here: {pull_reason}, and "
-                f"{DATA_FILE.name} has no offline recipe for {image.repository}")
+                f"image {reference!r} ({name}) is not available here: registry {image.registry} does not "
+                f"answer, and {DATA_FILE.name} has no offline recipe for {image.repository}",
+                diagnostics=pull_reason)
         if image.digest:
             raise ImageUnavailable(
                 f"image {reference!r} names a digest: {pull_reason}, and an image built offline "

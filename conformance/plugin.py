@@ -102,9 +102,10 @@ def _state(config: pytest.Config) -> ConformanceState:
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config):
     """In a website checkout only content/ holds pages: do not walk node_modules, themes..."""
-    if collection_path.is_dir() and (collection_path.parent / "content").is_dir() \
-            and collection_path.name != "content" and (collection_path.parent / "config.toml").exists() \
-            | (collection_path.parent / "hugo.toml").exists():
+    parent = collection_path.parent
+    website_root = (parent / "content").is_dir() and any(
+        (parent / name).exists() for name in ("hugo.toml", "config.toml", "hugo.yaml", "config.yaml"))
+    if collection_path.is_dir() and website_root and collection_path.name != "content":
         return True
     return None
 

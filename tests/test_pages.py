@@ -73,3 +73,22 @@ def test_bad_front_matter_names_file_and_line(tmp_path: Path):
 def test_missing_path_is_an_error():
     with pytest.raises(PageError, match="no such file"):
         discover([Path("/nonexistent/docs")])
+
+
+def test_pytest_directly_on_a_website_checkout_walks_only_content(tmp_path):
+    """`pytest -p conformance.plugin <checkout>` must not wander into node_modules or themes."""
+    import subprocess
+    import sys
+    site = tmp_path / "website"
+    page = site / "content" / "en" / "docs" / "p.md"
+    page.parent.mkdir(parents=True)
+    page.write_text("---\ntitle: p\n---\n\n```yaml\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n```\n")
+    (site / "hugo.toml").write_text("title = 'x'\n")
+    stray = site / "themes" / "docsy" / "content" / "en" / "docs" / "stray.md"
+    stray.parent.mkdir(parents=True)
+    stray.write_text("```shell\nkubectl get pods\n```\n")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "conformance.plugin", "--collect-only", "-q",
+                           "-p", "no:cacheprovider", str(site)], cwd=tmp_path, capture_output=True, text=True,
+                          check=False)
+    assert "p.md::line 5 [manifest]" in proc.stdout, proc.stdout + proc.stderr
+    assert "stray.md" not in proc.stdout

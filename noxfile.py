@@ -69,3 +69,7 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     session.install("-q", "-e", ".[dev]")
     session.run("ruff", "check", "conformance", "tests", "noxfile.py")
+    # the CI workflow: GitHub's schema (offline) and zizmor's audits
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows",
+                ".github/workflows/conformance.yml")
+    session.run("zizmor", "--offline", "--no-progress", ".github/workflows/conformance.yml")

@@ -425,10 +425,3 @@ def check_snippet(text: str, language_hint: str | None = None) -> Outcome:
         return Outcome.passed("parses as a kustomization")
     return Outcome.skipped(fragment + "the rest parses as YAML") if fragment else Outcome.passed("parses as YAML")
 
-
-def validation_versions() -> list[str]:
-    return [v.minor for v in KUBERNETES_VERSIONS]
-
-
-def all_documents(reports: Iterable[ManifestReport]) -> int:
-    return sum(len(r.documents) for r in reports)

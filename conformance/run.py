@@ -47,12 +47,6 @@ class NotOnThisPage(Exception):
     """A command names something no step of the page creates (e.g. "suppose a Pod my-pod")."""
 
 
-@dataclass
-class StepResult:
-    outcome: Outcome
-    details: list[str] = field(default_factory=list)   # what ran, for the report
-
-
 class PageRun:
     def __init__(self, page: Page, runtime: Callable[[], Runtime], *, strict: bool = False,
                  runtime_name: str = "podman", validation_versions: list[str] | None = None):

@@ -113,10 +113,10 @@ class RecordingRuntime(Runtime):
         return ExecResult(0, "NAME    READY   STATUS\nnginx   2/2     Running\n")
 
 
-def run_page(tmp_path: Path, runtime: RecordingRuntime):
+def run_page(tmp_path: Path, runtime: RecordingRuntime, text: str = PAGE):
     path = tmp_path / "docs" / "en" / "page.md"
     path.parent.mkdir(parents=True)
-    path.write_text(PAGE)
+    path.write_text(text)
     (tmp_path / "examples" / "pods").mkdir(parents=True)
     (tmp_path / "examples" / "pods" / "share-process-namespace.yaml").write_text(
         (ROOT / "examples/pods/share-process-namespace.yaml").read_text())
@@ -203,13 +203,7 @@ kubectl logs private-image-test-1
 
 def test_placeholder_manifest_skips_and_so_do_commands_on_what_it_would_create(tmp_path):
     runtime = RecordingRuntime(api=True)
-    path = tmp_path / "docs" / "en" / "p.md"
-    path.parent.mkdir(parents=True)
-    path.write_text(HEREDOC_PAGE)
-    page = load_page(path)
-    run = PageRun(page, lambda: runtime, runtime_name="recording")
-    outcomes = [run.run(s) for s in steps_for(lex_markdown(page.text, page.front_matter.end_offset))]
-    run.teardown()
+    _, outcomes = run_page(tmp_path, runtime, HEREDOC_PAGE)
     # validated as a fragment, not applied: the image is left to the reader
     assert outcomes[0].verdict == Verdict.SKIP and "$PRIVATE_IMAGE_NAME" in outcomes[0].reason
     assert outcomes[1].verdict == Verdict.SKIP
@@ -255,16 +249,7 @@ class NotFoundSession(RecordingSession):
 def test_network_installs_skip_and_so_does_command_not_found_after_them(tmp_path):
     runtime = OfflineRuntime(api=False)
     runtime.exec_session = lambda pod, container, argv: NotFoundSession(runtime.log)
-    path = tmp_path / "docs" / "en" / "p.md"
-    path.parent.mkdir(parents=True)
-    path.write_text(SESSION_PAGE)
-    (tmp_path / "examples" / "pods").mkdir(parents=True)
-    (tmp_path / "examples" / "pods" / "share-process-namespace.yaml").write_text(
-        (ROOT / "examples/pods/share-process-namespace.yaml").read_text())
-    page = load_page(path)
-    run = PageRun(page, lambda: runtime, runtime_name="recording")
-    outcomes = [run.run(s) for s in steps_for(lex_markdown(page.text, page.front_matter.end_offset))]
-    run.teardown()
+    _, outcomes = run_page(tmp_path, runtime, SESSION_PAGE)
     typed = outcomes[2]
     assert typed.verdict == Verdict.SKIP, typed
     assert "`apt-get install -y curl` needs network access from the pod" in typed.reason

@@ -38,7 +38,9 @@ PACKAGE_MANAGERS = {"apt-get", "apt", "yum", "dnf", "apk", "zypper", "pip", "pip
 DOWNLOADERS = {"curl", "wget"}
 LOCAL_URL = re.compile(r"^(?:https?://)?(?:localhost|127\.\d+\.\d+\.\d+|\[::1\])(?:[:/]|$)")
 NOT_FOUND = re.compile(r": (?:command )?not found\s*$", re.MULTILINE)
-PLACEHOLDER = re.compile(r"<[^<>\s][^<>]*>|\$\{?[A-Za-z_]\w*\}?|=[A-Z][A-Z0-9_]{2,}\b")
+# a placeholder in a command: the manifest kind ($VAR, <name>) or an upper-case option value
+# (--docker-username=DOCKER_USER)
+PLACEHOLDER = re.compile(PLACEHOLDER_VALUE.pattern + r"|=[A-Z][A-Z0-9_]{2,}\b")
 SESSION_TIMEOUT = 20.0
 RETRY_WINDOW = 5.0
 

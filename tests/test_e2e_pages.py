@@ -311,3 +311,11 @@ def test_junit_xml_carries_each_blocks_verdict(tmp_path):
     verdicts = [{p.get("name"): p.get("value") for p in case.iter("property")} for case in cases]
     assert [v["verdict"] for v in verdicts] == [b["verdict"] for b in data["blocks"]], out
     assert all(v["reason"] for v in verdicts if v["verdict"] == "drift")
+
+
+def test_strict_turns_drift_into_failure(tmp_path):
+    _podman_or_skip()
+    code, data, out = run_conformance(str(DOCS / "ja"), "--strict", cwd=tmp_path)
+    drifts = [b for b in data["blocks"] if b["verdict"] == "drift"]
+    assert drifts and code == 1, out
+    assert "drift (--strict)" in out or "FAILED" in out

@@ -17,7 +17,9 @@ import pytest
 from sybil import Region, Sybil
 from sybil.integration.pytest import SybilFile
 
-from .blocks import Block, lex_markdown, lex_rendered
+from .blocks import Block
+from .lex_markdown import lex_markdown
+from .lex_rendered import lex_rendered
 from .pages import PageError, is_page, language_of, load_page
 from .report import BlockRecord, Recorder
 from .run import PageRun

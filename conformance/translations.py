@@ -13,7 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from .blocks import lex_markdown, lex_rendered
+from .lex_markdown import lex_markdown
+from .lex_rendered import lex_rendered
 from .pages import LANGUAGE_RE, Page, load_page
 from .steps import Step, steps_for
 

@@ -1,5 +1,6 @@
 """The lexers: Markdown of every markup generation, and rendered text."""
-from conformance.blocks import lex_markdown, lex_rendered
+from conformance.lex_markdown import lex_markdown
+from conformance.lex_rendered import lex_rendered
 from conformance.pages import load_page
 
 from .conftest import DOCS, SPN

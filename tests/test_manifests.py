@@ -112,7 +112,8 @@ def test_snippets():
 
 
 def test_every_manifest_of_the_docs_against_every_version_is_fast():
-    from conformance.blocks import lex_markdown, lex_rendered
+    from conformance.lex_markdown import lex_markdown
+    from conformance.lex_rendered import lex_rendered
     from conformance.pages import discover, load_page
     from conformance.steps import steps_for
     manifests = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conformance.blocks import lex_markdown
+from conformance.lex_markdown import lex_markdown
 from conformance.pages import load_page
 from conformance.run import PageRun
 from conformance.runtime import ExecResult, PodRef, Runtime, Session, Typed

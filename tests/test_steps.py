@@ -1,7 +1,9 @@
 """Blocks -> steps: what each block of the pages under test is, and kubectl argv parsing."""
 import pytest
 
-from conformance.blocks import Block, lex_markdown, lex_rendered
+from conformance.blocks import Block
+from conformance.lex_markdown import lex_markdown
+from conformance.lex_rendered import lex_rendered
 from conformance.pages import load_page
 from conformance.run import KubectlArgs
 from conformance.steps import parse_command, steps_for

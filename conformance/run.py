@@ -29,6 +29,7 @@ from .steps import Command, Step
 from .verdict import Outcome, Verdict, combine
 
 SHELLS = {"sh", "bash", "ash", "zsh", "/bin/sh", "/bin/bash", "/bin/ash", "/bin/zsh", "/bin/busybox"}
+SHELL_NAMES = {"sh", "bash", "ash", "zsh", "dash", "ksh"}
 # read-only commands: looking again a moment later is what a reader does when output lags
 READ_ONLY = {"ps", "cat", "head", "tail", "ls", "grep", "df", "free", "hostname", "id", "env",
              "printenv", "echo", "top", "uname", "date", "mount", "find", "stat", "wc", "nslookup"}
@@ -61,6 +62,9 @@ class PageRun:
         self.bindings = Bindings()
         self.session: Session | None = None
         self.session_target = ""
+        # a session the page opens that is not open here: "line N (`kubectl exec ...`): why"
+        self.session_wanted: str | None = None
+        self.container_commands: dict[str, dict[str, list[str]]] = {}   # pod -> container -> argv
         self.pods: dict[str, PodRef] = {}
         self.failure: str | None = None          # "line 38: kubectl apply failed" once an operation failed
         self.gate: str | None = None             # skip reason for every runtime step (version gate)
@@ -217,6 +221,13 @@ class PageRun:
 
     # ---------------------------------------------------------------- one command
     def _run_one(self, command: Command, typed: bool = False) -> tuple[Outcome, str | None]:
+        outcome, actual = self._dispatch(command, typed)
+        if command.tool == "kubectl" and command.argv and opens_session(KubectlArgs.parse(command.argv)):
+            self.session_wanted = (None if outcome.verdict == Verdict.PASS
+                                   else f"line {command.line} (`{command.text}`): {outcome.reason}")
+        return outcome, actual
+
+    def _dispatch(self, command: Command, typed: bool) -> tuple[Outcome, str | None]:
         if self.failure:
             return Outcome(Verdict.BLOCKED, [f"an earlier step failed ({self.failure})"]), None
         if self.unavailable and (command.tool == "kubectl" or typed or self.session is not None):
@@ -230,6 +241,12 @@ class PageRun:
             return self._write_heredoc(command), None
         if self.session is not None:
             return self._type(command)
+        if self.session_wanted:
+            # the page typed this in a container session that could not open here
+            where = self.session_wanted
+            if command.tool == "exit":
+                self.session_wanted = None
+            return Outcome.skipped(f"line {command.line}: typed in the container session opened at {where}"), None
         if typed:
             return Outcome.skipped(f"line {command.line}: typed at a container prompt, but the page "
                                    "opened no container session before it"), None
@@ -288,8 +305,7 @@ class PageRun:
                                   "is not supported anymore, use exec [POD] -- [COMMAND]"), None
         if args.verb in ("apply", "create") and args.files and args.files != ["-"] and not args.kustomize:
             return self._apply(command, args, runtime), None
-        if args.verb == "attach" or (args.verb == "exec" and args.interactive and args.command
-                                     and args.command[0] in SHELLS):
+        if opens_session(args):
             return self._open_session(command, args, runtime), None
         if not runtime.kubernetes_api:
             if args.verb == "exec" and args.command:
@@ -312,6 +328,7 @@ class PageRun:
             if path is None:
                 raise StepError(f"kubectl {args.verb} -f {name}: no such file in the examples tree "
                                 f"({', '.join(map(str, self.page.examples_dirs))}) or written by an earlier step")
+            self.container_commands.update(_container_commands(path))
             pods = runtime.apply(path, self.namespace)
             for pod in pods:
                 self.pods[pod.name] = pod
@@ -347,12 +364,30 @@ class PageRun:
             self.session.close()
             self.session = None
         pod = self._pod(args.target)
-        if args.verb == "attach":
-            self.session = runtime.attach(pod, args.container)
-        else:
-            self.session = runtime.exec_session(pod, args.container, args.command)
+        try:
+            if args.verb == "attach":
+                self.session = runtime.attach(pod, args.container)
+            else:
+                self.session = runtime.exec_session(pod, args.container, args.command)
+        except StepError as err:
+            why = self._not_a_shell(pod, args) if args.verb == "attach" else None
+            if why:
+                raise StepError(f"{why}; {err}", err.diagnostics) from None
+            raise
         self.session_target = f"{pod.name}/{args.container or 'default container'}"
         return Outcome.passed(f"session open on {self.session_target}")
+
+    def _not_a_shell(self, pod: PodRef, args: KubectlArgs) -> str | None:
+        """Why attach shows no prompt, read from the manifest: the container's process is no shell."""
+        commands = self.container_commands.get(pod.name, {})
+        name = args.container or (pod.containers[0] if pod.containers else next(iter(commands), ""))
+        argv = commands.get(name)
+        if not argv:
+            return None          # the image's own command: nothing the manifest says
+        if Path(argv[0]).name in SHELL_NAMES and not any(a.startswith("-c") for a in argv[1:]):
+            return None
+        return (f"container {name!r} runs `{' '.join(argv)}`, not an interactive shell: attach shows no "
+                "prompt, so the page's transcript cannot happen")
 
     def _exec(self, command: Command, args: KubectlArgs, runtime: Runtime) -> tuple[Outcome, str | None]:
         pod = self._pod(args.target)
@@ -484,6 +519,32 @@ class _TypedAsResult:
 
 def _typed_result(typed) -> _TypedAsResult:
     return _TypedAsResult(typed.status, typed.output)
+
+
+def opens_session(args: KubectlArgs) -> bool:
+    """kubectl attach, or exec -it of a shell: what follows is typed at the container's prompt."""
+    return args.verb == "attach" or (args.verb == "exec" and args.interactive and bool(args.command)
+                                     and args.command[0] in SHELLS)
+
+
+def _container_commands(path: Path) -> dict[str, dict[str, list[str]]]:
+    """pod -> container -> command + args, as the manifest writes them (Pods only)."""
+    import yaml
+    try:
+        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    found: dict[str, dict[str, list[str]]] = {}
+    for doc in documents:
+        if not isinstance(doc, dict) or doc.get("kind") != "Pod":
+            continue
+        name = (doc.get("metadata") or {}).get("name")
+        containers = (doc.get("spec") or {}).get("containers") or []
+        if isinstance(name, str) and isinstance(containers, list):
+            # without `command` the image's entrypoint runs: the manifest does not say what
+            found[name] = {str(c.get("name")): [str(a) for a in c["command"] + (c.get("args") or [])]
+                           for c in containers if isinstance(c, dict) and isinstance(c.get("command"), list)}
+    return found
 
 
 def _object_names(manifest: str) -> list[str]:

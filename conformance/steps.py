@@ -178,6 +178,10 @@ def classify(block: Block, previous: Step | None) -> Step:
     """Decide what one block is. `previous` is the step of the block before it on the page."""
     if block.source == "problem":
         return Step("problem", block, problem=block.problem)
+    if block.source == "include":
+        return Step("illustrative", block,
+                    problem=f"the tab's content is the file {block.attrs.get('include', '?')!r}, "
+                            "which the suite does not follow")
     if block.source == "shortcode":
         return Step("manifest", block, manifest_file=block.attrs.get("file", ""),
                     problem="" if block.attrs.get("file") else
@@ -190,6 +194,9 @@ def classify(block: Block, previous: Step | None) -> Step:
     first = nonblank[0].strip()
     if info not in MANIFEST_INFOS and all(ASSIGNMENT.match(l.strip()) for l in nonblank) \
             and not any(t in first for t in ("$(", "`")):
+        if info not in COMMAND_INFOS and _follows_a_command(previous):
+            # what a command printed (`printenv`, `env`): NAME=value lines are its output
+            return Step("output", block, expected=text.strip("\n"))
         return Step("illustrative", block, expected=text,
                     problem="environment variables listed for the reader, not a command")
     # a command that carries a manifest in a heredoc is a command (its manifest is validated too)
@@ -207,9 +214,13 @@ def classify(block: Block, previous: Step | None) -> Step:
         commands = _command_block(block)
         if commands:
             return Step("command", block, commands=commands)
-    if previous is not None and previous.kind in ("command", "transcript") and previous.commands:
+    if _follows_a_command(previous):
         return Step("output", block, expected=text.strip("\n"))
     return Step("illustrative", block, expected=text)
+
+
+def _follows_a_command(previous: Step | None) -> bool:
+    return previous is not None and previous.kind in ("command", "transcript") and bool(previous.commands)
 
 
 def steps_for(blocks: list[Block]) -> list[Step]:

@@ -290,3 +290,95 @@ def test_an_image_that_cannot_be_had_skips_the_page_steps_with_the_reason(tmp_pa
     # not blocked (nothing failed) and not failed: skipped, pointing at the apply
     assert all(o.verdict == Verdict.SKIP for o in outcomes[2:])
     assert "could not start here (see line 8)" in outcomes[3].reason
+
+
+EXEC_PAGE = """---
+title: t
+---
+
+```shell
+kubectl apply -f https://k8s.io/examples/pods/share-process-namespace.yaml
+```
+
+```shell
+kubectl exec -it nginx -c shell -- /bin/bash
+```
+
+In your shell, list the running processes:
+
+```shell
+ps aux
+```
+
+```shell
+printenv
+```
+
+The output is similar to:
+
+```
+HOSTNAME=nginx
+GREETING=hello
+```
+
+```shell
+exit
+```
+
+```shell
+cat notes.txt
+```
+"""
+
+
+def test_commands_typed_in_a_session_that_could_not_open_point_back_to_it(tmp_path):
+    from conformance.runtime import StepError
+
+    class NoShell(RecordingRuntime):
+        def exec_session(self, pod, container, argv):
+            raise StepError("no prompt within 15 s")
+
+    _, outcomes = run_page(tmp_path, NoShell(api=False), EXEC_PAGE)
+    assert [o.verdict for o in outcomes] == [Verdict.PASS, Verdict.FAIL] + [Verdict.BLOCKED] * 5
+    # a session that is skipped (not failed): the typed commands say where they were typed
+    class Gated(RecordingRuntime):
+        def exec_session(self, pod, container, argv):
+            raise AssertionError("not reached")
+
+    page = EXEC_PAGE.replace("kubectl exec -it nginx", "kubectl exec -it ghost")
+    _, outcomes = run_page(tmp_path / "2", Gated(api=False), page)
+    assert outcomes[1].verdict == Verdict.SKIP and "'ghost' is not created" in outcomes[1].reason
+    for typed in outcomes[2:4]:
+        assert typed.verdict == Verdict.SKIP
+        assert "typed in the container session opened at line 10 (`kubectl exec -it ghost" in typed.reason
+    # printenv's NAME=value lines are its output (not "variables listed for the reader")
+    assert "output of line 20, which did not run" in outcomes[4].reason
+    assert "typed in the container session" in outcomes[5].reason      # exit
+    # after exit the page is back on the reader's machine
+    assert "runs on the reader's machine" in outcomes[6].reason
+
+
+def test_attach_to_a_container_that_runs_no_shell_says_so_from_the_manifest(tmp_path):
+    from conformance.runtime import StepError
+
+    class NoPrompt(RecordingRuntime):
+        def attach(self, pod, container):
+            raise StepError("no prompt within 15 s")
+
+    page = ("---\ntitle: t\n---\n\n```shell\nkubectl apply -f https://k8s.io/examples/pods/sleeper.yaml\n```\n\n"
+            "```shell\nkubectl attach -it nginx -c shell\n```\n\n```\n/ # ps\n```\n")
+    (tmp_path / "examples" / "pods").mkdir(parents=True)
+    (tmp_path / "examples" / "pods" / "sleeper.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: nginx\nspec:\n  containers:\n  - name: nginx\n"
+        "    image: nginx\n  - name: shell\n    image: busybox\n    command: [sleep]\n    args: ['3600']\n")
+    runtime = NoPrompt(api=False)
+    path = tmp_path / "docs" / "en" / "page.md"
+    path.parent.mkdir(parents=True)
+    path.write_text(page)
+    loaded = load_page(path)
+    run = PageRun(loaded, lambda: runtime, runtime_name="recording")
+    outcomes = [run.run(step) for step in steps_for(lex_markdown(loaded.text, loaded.front_matter.end_offset))]
+    run.teardown()
+    assert outcomes[1].verdict == Verdict.FAIL
+    assert ("container 'shell' runs `sleep 3600`, not an interactive shell: attach shows no prompt, "
+            "so the page's transcript cannot happen; no prompt within 15 s") in outcomes[1].reason

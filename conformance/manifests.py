@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jsonschema
-import tomllib
 import yaml
 from jsonschema import ValidationError
 from jsonschema import _keywords as schema_keywords
@@ -29,10 +28,93 @@ from jsonschema import _keywords as schema_keywords
 from .verdict import Outcome, Verdict
 from .versions import KUBERNETES_VERSIONS
 
+try:
+    import tomllib  # novermin (3.11+; guarded: tomli below on 3.10)
+except ModuleNotFoundError:          # Python 3.10: the same parser, published separately
+    import tomli as tomllib
+
 DATA = Path(__file__).parent / "data"
 # $VAR, ${VAR}, <name>: values the page leaves to the reader
 PLACEHOLDER_VALUE = re.compile(r"\$\{?[A-Za-z_]\w*\}?|<[^<>\n]+>")
-ELISION = re.compile(r"^\s*(#\s*\.\.\.|\.\.\.)\s*$", re.MULTILINE)
+# a line that stands for parts the page left out: `...`, `# ...`, `- ...`, `…`
+ELISION = re.compile(r"^[ \t]*(?:-[ \t]*)?(?:#[ \t]*)?(?:\.\.\.|…)[ \t]*$", re.MULTILINE)
+ELIDED_NOTE = "fragment: elided parts not checked"
+
+
+class TextTimestampLoader(yaml.SafeLoader):
+    """SafeLoader that keeps timestamps as the strings the page wrote.
+
+    The API server reads `creationTimestamp: 2024-01-01T00:00:00Z` as a string (the schema
+    says string, format date-time); PyYAML's default resolver would make it a datetime.
+    """
+
+
+TextTimestampLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def load_all(text: str) -> list:
+    """Every YAML document of the text, timestamps kept as strings."""
+    return list(yaml.load_all(text, Loader=TextTimestampLoader))
+
+
+def without_elisions(text: str) -> str:
+    """The text with each elision line blanked (line numbers stay those of the page)."""
+    return ELISION.sub("", text)
+
+
+def _elided_segments(text: str) -> list[tuple[int, str]]:
+    """The pieces between elision lines: (line offset of the piece, its text dedented).
+
+    A piece that starts deeper than it goes on (the lines after `...` belong to an elided
+    parent) is cut where its indentation drops below its first line's.
+    """
+    import textwrap
+    runs: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    start = 0
+    for index, line in enumerate(text.split("\n")):
+        if ELISION.fullmatch(line):
+            runs.append((start, current))
+            current, start = [], index + 1
+        else:
+            current.append(line)
+    runs.append((start, current))
+    pieces: list[tuple[int, str]] = []
+    for start, lines in runs:
+        while any(x.strip() for x in lines):
+            first = next(i for i, x in enumerate(lines) if x.strip())
+            lead = len(lines[first]) - len(lines[first].lstrip())
+            cut = next((i for i in range(first + 1, len(lines)) if lines[i].strip()
+                        and len(lines[i]) - len(lines[i].lstrip()) < lead), len(lines))
+            pieces.append((start, textwrap.dedent("\n".join(lines[:cut]))))
+            start, lines = start + cut, lines[cut:]
+    return pieces
+
+
+def _yaml_error(err: yaml.YAMLError, first_line: int, source: str) -> str:
+    mark = getattr(err, "problem_mark", None)
+    line = first_line + mark.line if mark else first_line
+    where = f"{source}:{line}" if source else f"line {line}"
+    problem = getattr(err, "problem", None) or str(err)
+    context = getattr(err, "context", None)
+    return (f"{where}: not valid YAML: {problem}" + (f" ({context})" if context else "")
+            + " (expected a YAML mapping of Kubernetes fields)")
+
+
+def check_elided_pieces(text: str, first_line: int = 1, source: str = "") -> str:
+    """When the text with its elisions removed is not YAML: each piece between elisions on its own.
+
+    Returns "" when every piece parses (the page's gaps explain the rest), else the first
+    piece's error at its page line.
+    """
+    for offset, piece in _elided_segments(text):
+        try:
+            load_all(piece)
+        except yaml.YAMLError as err:
+            return _yaml_error(err, first_line + offset, source)
+    return ""
 # kustomization.yaml top-level fields (kustomize's Kustomization type)
 KUSTOMIZE_FIELDS = frozenset(["apiVersion", "kind", "metadata", "resources", "bases", "components", "patches", "patchesStrategicMerge", "patchesJson6902", "namespace", "namePrefix", "nameSuffix", "commonLabels", "labels", "commonAnnotations", "images", "replicas", "configMapGenerator", "secretGenerator", "generatorOptions", "vars", "replacements", "crds", "generators", "transformers", "validators", "openapi", "helmCharts", "helmGlobals", "buildMetadata", "sortOptions"])
 
@@ -152,10 +234,18 @@ class ManifestReport:
     first_line: int
     documents: list[DocumentReport] = field(default_factory=list)
     yaml_error: str = ""
+    pieces_only: bool = False     # elisions cut the structure: only each piece's YAML was checked
+
+    @property
+    def elided(self) -> bool:
+        return self.pieces_only or any(d.elided for d in self.documents)
 
     def outcome(self, strict: bool = False) -> Outcome:
         if self.yaml_error:
             return Outcome.failed(self.yaml_error)
+        if self.pieces_only:
+            return Outcome.passed(f"{ELIDED_NOTE}; the pieces between the '...' lines parse as YAML, "
+                                  "their place in the object is not known, so no schema was checked")
         if not self.documents:
             return Outcome.skipped("empty manifest")
         parts = [_document_outcome(d, strict) for d in self.documents]
@@ -204,9 +294,10 @@ def _document_outcome(doc: DocumentReport, strict: bool) -> Outcome:
     if "skip" in by_verdict and len(by_verdict["skip"]) == len(doc.results):
         return Outcome.skipped(f"{doc.label}: {by_verdict['skip'][0].message}")
     if "fragment" in by_verdict:
-        what = []
-        if doc.placeholders:
-            what.append("placeholders " + ", ".join(dict.fromkeys(doc.placeholders)) + " left to the reader")
+        if not doc.placeholders:
+            # only elisions: what the page shows is checked, missing required fields are the gaps
+            return Outcome.passed(f"{ELIDED_NOTE}: {doc.label}: the rest validates on {all_versions}")
+        what = ["placeholders " + ", ".join(dict.fromkeys(doc.placeholders)) + " left to the reader"]
         if doc.elided:
             what.append("parts elided with '...'")
         return Outcome.skipped(f"fragment: {doc.label}: {'; '.join(what)}; the rest validates on {all_versions}")
@@ -235,19 +326,20 @@ def validate_manifest(text: str, *, versions: Sequence[str] | None = None, stric
                       first_line: int = 1, source: str = "") -> ManifestReport:
     report = ManifestReport(source=source, first_line=first_line)
     versions = list(versions or [v.minor for v in KUBERNETES_VERSIONS])
-    try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-        documents = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = first_line + mark.line if mark else first_line
-        where = f"{source}:{line}" if source else f"line {line}"
-        problem = getattr(err, "problem", None) or str(err)
-        context = getattr(err, "context", None)
-        report.yaml_error = (f"{where}: not valid YAML: {problem}" + (f" ({context})" if context else "")
-                             + " (expected a YAML mapping of Kubernetes fields)")
-        return report
     elided = bool(ELISION.search(text))
+    parsed = without_elisions(text) if elided else text
+    try:
+        nodes = list(yaml.compose_all(parsed, Loader=TextTimestampLoader))
+        documents = load_all(parsed)
+    except yaml.YAMLError as err:
+        if elided:
+            # the gaps break the structure (an elided parent, a deeper piece): check each piece
+            report.yaml_error = check_elided_pieces(text, first_line, source)
+            if not report.yaml_error:
+                report.pieces_only = True
+            return report
+        report.yaml_error = _yaml_error(err, first_line, source)
+        return report
     for node, data in zip(nodes, documents):
         if data is None:
             continue
@@ -328,8 +420,9 @@ def _waived(error: ValidationError, doc: DocumentReport) -> bool:
     # a placeholder value is the reader's to fill in, whatever type the field wants
     if _is_placeholder(error.instance):
         return True
-    # required fields missing from an elided manifest were elided
-    return doc.elided and error.validator == "required"
+    # required fields missing from an elided manifest were elided, and so was the content
+    # of a key left empty just before a `...` line
+    return doc.elided and (error.validator == "required" or error.instance in (None, "...", "…"))
 
 
 def _message(error: ValidationError) -> str:
@@ -398,6 +491,7 @@ def extract_heredocs(text: str) -> list[Heredoc]:
 def check_snippet(text: str, language_hint: str | None = None) -> Outcome:
     """Config snippets that are not manifests: parsed, placeholders reported as fragments."""
     hint = (language_hint or "").lower()
+    elided = hint in ("yaml", "yml", "") and bool(ELISION.search(text))
     placeholders = list(dict.fromkeys(m.group(0) for m in re.finditer(r"\$\{?[A-Za-z_]\w*\}?|<[^<>\n]+>", text)))
     filled = re.sub(r"\$\{?([A-Za-z_]\w*)\}?", r"\1", text)
     filled = re.sub(r"<([^<>\n]+)>", lambda m: re.sub(r"\W+", "_", m.group(1)), filled)
@@ -415,13 +509,18 @@ def check_snippet(text: str, language_hint: str | None = None) -> Outcome:
             return Outcome.failed(f"not valid JSON: line {err.lineno}: {err.msg}")
         return Outcome.skipped(fragment + "the rest parses as JSON") if fragment else Outcome.passed("parses as JSON")
     try:
-        data = yaml.safe_load(filled)
+        documents = [d for d in load_all(without_elisions(filled) if elided else filled) if d is not None]
     except yaml.YAMLError as err:
-        return Outcome.failed(f"not valid YAML: {getattr(err, 'problem', err)}")
+        if not elided or check_elided_pieces(filled):
+            return Outcome.failed(f"not valid YAML: {getattr(err, 'problem', err)}")
+        return Outcome.passed(f"{ELIDED_NOTE}; the pieces between the '...' lines parse as YAML")
+    data = documents[0] if len(documents) == 1 else documents
     if isinstance(data, dict) and (data.get("kind") == "Kustomization" or "resources" in data or "bases" in data):
         unknown = sorted(set(data) - KUSTOMIZE_FIELDS)
         if unknown:
             return Outcome.failed(f"kustomization: unknown fields {', '.join(unknown)}")
         return Outcome.passed("parses as a kustomization")
+    if elided and not fragment:
+        return Outcome.passed(f"{ELIDED_NOTE}; the rest parses as YAML")
     return Outcome.skipped(fragment + "the rest parses as YAML") if fragment else Outcome.passed("parses as YAML")
 

@@ -74,7 +74,8 @@ def test_fragments_are_reported_as_fragments_not_pass_nor_fail():
     assert private.outcome().verdict == Verdict.SKIP
     assert "fragment" in private.outcome().reason and "$PRIVATE_IMAGE_NAME" in private.outcome().reason
     elided = validate_manifest("apiVersion: v1\nkind: Pod\nmetadata:\n  name: mypod\nspec:\n  runtimeClassName: myclass\n  # ...\n")
-    assert elided.outcome().verdict == Verdict.SKIP and "elided" in elided.outcome().reason
+    # only elided: what is shown validates; a pass that says the elided parts were not checked
+    assert elided.outcome().verdict == Verdict.PASS and "elided parts not checked" in elided.outcome().reason
     # a placeholder does not excuse a real error elsewhere
     broken = validate_manifest("apiVersion: v1\nkind: Pod\nmetadata:\n  name: <name>\nspec:\n  containers: 3\n")
     assert broken.outcome().verdict == Verdict.FAIL and "spec.containers" in broken.outcome().reason

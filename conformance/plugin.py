@@ -190,7 +190,7 @@ def evaluate(example):
     record = BlockRecord(path=_display(Path(example.path)), line=example.line,
                          language=(page.language if page else language_of(Path(example.path))) or "",
                          kind=step.kind, verdict=outcome.verdict.value, reason=outcome.reason,
-                         diff=outcome.diff)
+                         diff=outcome.diff, checked=outcome.checked)
     state.recorder.add(record)
     example.namespace.setdefault("_records", {})[example.line] = record
     where = f"{record.path}:{record.line}"

@@ -2,8 +2,9 @@
 
 JSON shape (one run):
   {"runtime": {"name", "images": [{"reference", "source"}]},
-   "pages": [{"path", "language", "title", "feature_state", "min_server_version"}],
-   "blocks": [{"path", "line", "language", "kind", "verdict", "reason", "diff"}],
+   "pages": [{"path", "language", "title", "feature_state", "min_server_version",
+              "coverage": {"status", "found", "verdicts", "compared", "validated", "ran", "skipped"}}],
+   "blocks": [{"path", "line", "language", "kind", "verdict", "reason", "diff", "checked"}],
    "manifests": [{"path", "line", "document", "versions": {"1.25": "pass", ...}}],
    "translations": [{"path", "language", "english", "same", "differences"}],
    "summary": {"pass": n, "drift": n, "fail": n, "skip": n, "blocked": n}}
@@ -17,6 +18,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .coverage import PageCoverage, page_coverage
 from .verdict import Verdict
 
 VERDICT_ORDER = [v.value for v in (Verdict.PASS, Verdict.DRIFT, Verdict.FAIL, Verdict.SKIP, Verdict.BLOCKED)]
@@ -31,6 +33,7 @@ class BlockRecord:
     verdict: str
     reason: str
     diff: str = ""
+    checked: str = ""        # what the verdict rests on: compared | validated | ran | ""
 
 
 @dataclass
@@ -50,8 +53,17 @@ class Recorder:
             counts[block.verdict] += 1
         return counts
 
+    def coverage(self) -> dict[str, PageCoverage]:
+        by_page: dict[str, list[BlockRecord]] = {}
+        for block in self.blocks:
+            by_page.setdefault(block.path, []).append(block)
+        return {path: page_coverage(blocks) for path, blocks in by_page.items()}
+
     def as_json(self) -> dict:
-        return {"runtime": self.runtime, "pages": self.pages, "blocks": [asdict(b) for b in self.blocks],
+        coverage = self.coverage()
+        pages = [{**p, "coverage": coverage[p["path"]].as_dict()} if p["path"] in coverage else p
+                 for p in self.pages]
+        return {"runtime": self.runtime, "pages": pages, "blocks": [asdict(b) for b in self.blocks],
                 "manifests": self.manifests, "translations": self.translations, "summary": self.summary()}
 
     def write_json(self, path: Path) -> None:
@@ -63,6 +75,7 @@ class Recorder:
         import textwrap
         width = width or max(80, min(160, _terminal_width()))
         pages = {p["path"]: p for p in self.pages}
+        coverage = self.coverage()
         lines: list[str] = []
         current = None
         lead = " " * 30
@@ -74,6 +87,7 @@ class Recorder:
                                               f"needs Kubernetes v{info['min_server_version']}"
                                               if info.get("min_server_version") else None) if x)
                 lines.append(f"{block.path} [{block.language}]" + (f"  ({extra})" if extra else ""))
+                lines.append(f"  {coverage[block.path].line()}")
             parts = [p.strip() for p in block.reason.split("; ") if p.strip()] or [""]
             head = f"  {block.line:>5}  {block.kind:<12} {block.verdict.upper():<8}"
             for index, part in enumerate(parts):

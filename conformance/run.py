@@ -43,6 +43,7 @@ NOT_FOUND = re.compile(r": (?:command )?not found\s*$", re.MULTILINE)
 # (--docker-username=DOCKER_USER)
 PLACEHOLDER = re.compile(PLACEHOLDER_VALUE.pattern + r"|=[A-Z][A-Z0-9_]{2,}\b")
 SESSION_TIMEOUT = 20.0
+CHECKED_VERDICTS = (Verdict.PASS, Verdict.DRIFT, Verdict.FAIL)
 RETRY_WINDOW = 5.0
 
 
@@ -100,6 +101,8 @@ class PageRun:
     # ---------------------------------------------------------------- steps
     def run(self, step: Step) -> Outcome:
         outcome = self._run(step)
+        if step.kind in ("manifest", "snippet") and not outcome.checked and outcome.verdict in CHECKED_VERDICTS:
+            outcome.checked = "validated"
         if outcome.verdict == Verdict.FAIL and step.kind in ("command", "transcript", "output"):
             # on a cluster, what the pods say goes into the failed block's report
             diagnostics = getattr(self._runtime, "diagnostics", None)
@@ -182,6 +185,7 @@ class PageRun:
             bindings = copy.deepcopy(self.bindings)
             outcome = compare_output(step.expected, actual, bindings, command=command.text,
                                      line=step.block.content_line)
+            outcome.checked = "compared"
             if rerun is None or not _look_again(outcome, previous, deadline, drift_deadline):
                 self.bindings = bindings
                 return outcome
@@ -260,7 +264,7 @@ class PageRun:
         mode = "a" if heredoc.append else "w"
         with target.open(mode, encoding="utf-8") as handle:
             handle.write(heredoc.body if heredoc.body.endswith("\n") else heredoc.body + "\n")
-        return Outcome.passed(f"wrote {heredoc.target} for later steps")
+        return Outcome(Verdict.PASS, [f"wrote {heredoc.target} for later steps"], checked="ran")
 
     def _placeholder(self, command: Command) -> str | None:
         m = PLACEHOLDER.search(command.text)
@@ -338,7 +342,7 @@ class PageRun:
         note = "; ".join(details)
         if command.expected:
             note += f" (the output shown at line {command.expected_line} is kubectl's and was not compared)"
-        return Outcome.passed(note)
+        return Outcome(Verdict.PASS, [note] if note else [], checked="ran")
 
     def _manifest_path(self, name: str) -> Path | None:
         m = EXAMPLES_URL_RE.match(name)
@@ -375,7 +379,7 @@ class PageRun:
                 raise StepError(f"{why}; {err}", err.diagnostics) from None
             raise
         self.session_target = f"{pod.name}/{args.container or 'default container'}"
-        return Outcome.passed(f"session open on {self.session_target}")
+        return Outcome(Verdict.PASS, [f"session open on {self.session_target}"], checked="ran")
 
     def _not_a_shell(self, pod: PodRef, args: KubectlArgs) -> str | None:
         """Why attach shows no prompt, read from the manifest: the container's process is no shell."""
@@ -405,7 +409,7 @@ class PageRun:
                 self.pods.pop(pod.name, None)
             else:
                 return Outcome.skipped(f"needs a Kubernetes API (kubectl delete {kind})")
-        return Outcome.passed("deleted " + ", ".join(n for _, n in args.kind_names))
+        return Outcome(Verdict.PASS, ["deleted " + ", ".join(n for _, n in args.kind_names)], checked="ran")
 
     def _type(self, command: Command) -> tuple[Outcome, str | None]:
         """Type a command at the open session's prompt, documented PIDs replaced by real ones."""
@@ -413,7 +417,7 @@ class PageRun:
         if command.tool == "exit":
             self.session.close()
             self.session = None
-            return Outcome.passed("session closed"), None
+            return Outcome(Verdict.PASS, ["session closed"], checked="ran"), None
         offline = self._needs_network(command)
         if offline:
             return offline, None
@@ -475,15 +479,17 @@ class PageRun:
             return Outcome.skipped(f"`{command.text}`: command not found (the installs at "
                                    f"{', '.join(self.skipped_installs)} could not run here)")
         if status not in (None, 0) and command.expected is None:
-            return Outcome.failed(f"line {command.line}: `{command.text}`{shown} exited {status}",
-                                  _indent(output))
+            return Outcome(Verdict.FAIL, [f"line {command.line}: `{command.text}`{shown} exited {status}"],
+                           _indent(output), checked="ran")
         if command.expected is None:
-            return Outcome.passed(f"`{command.text}`{shown} ran" + (" (no output documented)" if output.strip() else ""))
+            return Outcome(Verdict.PASS, [f"`{command.text}`{shown} ran"
+                                          + (" (no output documented)" if output.strip() else "")], checked="ran")
         outcome = compare_output(command.expected, output, bindings, command=command.text,
                                  line=command.expected_line)
+        outcome.checked = "compared"
         if status not in (None, 0) and outcome.verdict != Verdict.FAIL:
             outcome = Outcome(Verdict.FAIL, [f"`{command.text}`{shown} exited {status}"] + outcome.reasons,
-                              outcome.diff or _indent(output))
+                              outcome.diff or _indent(output), checked="compared")
         elif shown and outcome.verdict != Verdict.PASS:
             outcome.reasons = [f"`{command.text}`{shown}"] + outcome.reasons
         return outcome

@@ -24,6 +24,10 @@ class Verdict(str, enum.Enum):
 # worst-of order used to combine sub-results of one block
 _RANK = {Verdict.SKIP: 0, Verdict.PASS: 1, Verdict.DRIFT: 2, Verdict.BLOCKED: 3, Verdict.FAIL: 4}
 
+#: What was checked to reach a verdict, weakest first: nothing; a command ran and its exit
+#: status was looked at; a manifest or snippet was validated; output was compared with the page.
+CHECKS = ("", "ran", "validated", "compared")
+
 
 @dataclass
 class Outcome:
@@ -32,6 +36,7 @@ class Outcome:
     verdict: Verdict
     reasons: list[str] = field(default_factory=list)
     diff: str = ""
+    checked: str = ""          # one of CHECKS: what the verdict rests on
 
     @classmethod
     def passed(cls, reason: str = "") -> Outcome:
@@ -69,4 +74,5 @@ def combine(outcomes: list[Outcome]) -> Outcome:
         # honest about the parts that did not run
         reasons += [f"not run: {r}" for o in outcomes if o.verdict == Verdict.SKIP for r in o.reasons if r]
     diffs = [o.diff for o in keep if o.diff]
-    return Outcome(worst.verdict, list(dict.fromkeys(reasons)), "\n".join(dict.fromkeys(diffs)))
+    checked = max((o.checked for o in outcomes), key=CHECKS.index)
+    return Outcome(worst.verdict, list(dict.fromkeys(reasons)), "\n".join(dict.fromkeys(diffs)), checked)

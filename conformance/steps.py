@@ -11,7 +11,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from .blocks import ASSIGNMENT, KNOWN_COMMANDS, PROMPT_LINE, Block
+from .blocks import ASSIGNMENT, KNOWN_COMMANDS, OUTPUT_WORDS, PROMPT_LINE, Block
 from .manifests import HEREDOC, extract_heredocs, looks_like_manifest
 
 MANIFEST_INFOS = {"yaml", "yml"}
@@ -19,6 +19,8 @@ SNIPPET_INFOS = {"toml", "json", "ini", "conf", "properties", "cfg", "xml", "hcl
 COMMAND_INFOS = {"shell", "sh", "bash", "zsh", "powershell", "cmd", "bat", "terminal"}
 # `console` blocks are output, or a transcript when prompts mark the commands
 OUTPUT_INFOS = {"none", "text", "txt", "log", "output", "plaintext", "console", ""}
+# an intro that announces output: "The output is similar to:", "La sortie est :", "出力は"
+OUTPUT_INTRO = re.compile(r"(?:" + OUTPUT_WORDS.pattern + r")[^.!?]*[:：]?\s*$", re.IGNORECASE)
 SHELL_OPERATORS = re.compile(r"(?<![\\])(\|\||&&|[|;&<>`]|\$\()")
 
 
@@ -210,6 +212,10 @@ def classify(block: Block, previous: Step | None) -> Step:
     if any(is_prompt_line(l) for l in nonblank) and not nonblank[0].strip().startswith("$ ") \
             and is_prompt_line(nonblank[0]):
         return Step("transcript", block, commands=_transcript(block))
+    if info in COMMAND_INFOS and _follows_a_command(previous) and OUTPUT_INTRO.search(block.intro) \
+            and not _looks_like_command(first) and not first.startswith(("$ ", "#")):
+        # "The output is:" then a block marked `shell` that holds no command: the page's markup slipped
+        return Step("output", block, expected=text.strip("\n"))
     if info in COMMAND_INFOS or _looks_like_command(nonblank[0].strip()) or nonblank[0].strip().startswith("$ "):
         commands = _command_block(block)
         if commands:

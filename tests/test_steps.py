@@ -96,3 +96,12 @@ def test_shell_block_lines_are_all_commands_unless_prompts_mark_them():
     steps = steps_for(lex_markdown("```shell\n$ kubectl get pods\nNAME READY\nx 1/1\n```\n"))
     assert [c.text for c in steps[0].commands] == ["kubectl get pods"]
     assert steps[0].commands[0].expected == "NAME READY\nx 1/1"
+
+
+def test_a_shell_block_after_the_output_is_holds_output_not_a_command():
+    text = ("```shell\nkubectl exec -it env-single-secret -- /bin/sh -c 'echo $SECRET_USERNAME'\n```\n\n"
+            "The output is\n ```shell\n backend-admin\n ```\n\n"
+            "The output is similar to:\n\n```shell\nkubectl get pods\n```\n")
+    steps = steps_for(lex_markdown(text))
+    assert [s.kind for s in steps] == ["command", "output", "command"]
+    assert steps[1].expected == "backend-admin"

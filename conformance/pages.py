@@ -5,7 +5,11 @@ Three layouts are understood:
 - the website's content tree: .../content/<lang>/docs/... with .../content/<lang>/examples/
   (a localized copy) and .../content/en/examples/ (the original);
 - a kubernetes/website checkout root (it holds content/): every content/<lang>/docs page.
-A page is a .md file (Hugo Markdown) or a .txt file (text as rendered by the website).
+In a folder, a page is a .md/.markdown file or a .txt file. A file named on the command
+line is a page whatever its name: Hugo Markdown or rendered text (what a reader saves from
+the website) is told by its content (front matter, fences, shortcodes), not by its name.
+A file that cannot be read as text (not UTF-8, binary, UTF-16, empty, unreadable) is a
+page problem (PageReadError), reported at its file:line, never a crash of the run.
 """
 from __future__ import annotations
 
@@ -17,16 +21,75 @@ import yaml
 
 from .versions import parse_version
 
-PAGE_SUFFIXES = (".md", ".txt")
+PAGE_SUFFIXES = (".md", ".markdown", ".txt")
 # content/<lang>: "en", "pt-br", "zh-cn" ...
 LANGUAGE_RE = re.compile(r"^[a-z]{2}(-[a-z]{2,4})?$")
-# a short host for the website's examples, as the pages write it in commands
-EXAMPLES_URL_RE = re.compile(r"https?://k8s\.io/examples/(?P<path>[^\s'\"]+)")
+# the website's examples as the pages write them in commands: https://k8s.io/examples/...,
+# the long form https://kubernetes.io/examples/..., with or without the scheme
+EXAMPLES_URL_RE = re.compile(
+    r"(?:https?://)?(?:www\.)?(?:k8s\.io|kubernetes\.io)/examples/(?P<path>[^\s'\"]+)")
+# what only Hugo Markdown has: a code fence, a shortcode
+MARKDOWN_SIGNS = re.compile(r"^[ \t]*(?:`{3,}|~{3,})|\{\{[<%]", re.MULTILINE)
+LANGUAGE_KEYS = ("language", "lang")
 NOT_PAGES = {"README.md", "LICENSE.md", "OWNERS"}
 
 
 class PageError(Exception):
     """Bad input in a page: the message names file:line and what was expected."""
+
+
+class PageReadError(PageError):
+    """A page file that cannot be read as text. `line` is where the trouble is (1-based) and
+    `text` what could be read of it (undecodable bytes replaced), so the problem can be shown
+    at its place."""
+
+    def __init__(self, message: str, line: int = 1, text: str = ""):
+        super().__init__(message)
+        self.line = line
+        self.text = text
+
+
+def _normalize(text: str) -> str:
+    """One form for every page: no byte-order mark, \n line ends (CRLF and CR too)."""
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_page_text(path: Path) -> str:
+    """The text of a page file, UTF-8 (with or without BOM, any line ends), or PageReadError."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise PageReadError(f"{path}:1: cannot read the file: {err.strerror or err} "
+                            "(expected a readable UTF-8 text page)") from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise PageReadError(f"{path}:1: the file is UTF-16 (byte-order mark {raw[:2].hex(' ')}): "
+                            "expected UTF-8; save the page as UTF-8")
+    if not raw.replace(b"\xef\xbb\xbf", b"").strip():
+        raise PageReadError(f"{path}:1: the file is empty: expected a page "
+                            "(front matter and Markdown, or the text of a rendered page)")
+    replaced = _normalize(raw.decode("utf-8", errors="replace"))
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        line = raw[:nul].count(b"\n") + 1
+        raise PageReadError(f"{path}:{line}: binary content (a NUL byte at offset {nul}): "
+                            "expected a text page", line, replaced.replace("\0", "\ufffd"))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[:err.start].count(b"\n") + 1
+        raise PageReadError(f"{path}:{line}: not UTF-8 (byte 0x{raw[err.start]:02x} at offset {err.start}): "
+                            "expected UTF-8 text; save the page as UTF-8", line, replaced) from None
+    return _normalize(text)
+
+
+def detect_format(text: str, path: Path | None = None) -> str:
+    """"markdown" or "rendered", by the content, not the file name: front matter, a code fence
+    or a Hugo shortcode make it Markdown (every website page has front matter); text with
+    none of them is a rendered page, whatever its name."""
+    if re.match(r"---[ \t]*\n", text) or MARKDOWN_SIGNS.search(text):
+        return "markdown"
+    return "rendered"
 
 
 @dataclass
@@ -80,18 +143,42 @@ class Page:
         return None
 
 
-def load_page(path: Path) -> Page:
+def load_page(path: Path, text: str | None = None, default_language: str | None = None) -> Page:
+    """The page at path (text: already read by read_page_text). Its language comes from its
+    front matter (`language`/`lang`), else its path, else default_language."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    fmt = "markdown" if path.suffix == ".md" else "rendered"
+    text = read_page_text(path) if text is None else text
+    fmt = detect_format(text, path)
     front = parse_front_matter(text, path) if fmt == "markdown" else FrontMatter()
     if fmt == "rendered":
         # rendered pages state the gate as a sentence; recognise the version in it
         m = re.search(r"(?:v|version\s)(\d+\.\d+)\b[^\n]*kubectl version", text)
         if m:
             front.data["min-kubernetes-server-version"] = "v" + m.group(1)
-    return Page(path=path, language=language_of(path), text=text, format=fmt, front_matter=front,
+    language = _front_matter_language(front) or language_of(path) or default_language
+    return Page(path=path, language=language, text=text, format=fmt, front_matter=front,
                 examples_dirs=examples_dirs_for(path))
+
+
+def _front_matter_language(front: FrontMatter) -> str | None:
+    for key in LANGUAGE_KEYS:
+        value = str(front.data.get(key) or "").strip().lower()
+        if LANGUAGE_RE.match(value):
+            return value
+    return None
+
+
+def page_language(path: Path) -> str | None:
+    """The language a page names (front matter, then path), without failing on a bad file."""
+    try:
+        text = read_page_text(path)
+        if detect_format(text, path) == "markdown":
+            found = _front_matter_language(parse_front_matter(text, path))
+            if found:
+                return found
+    except PageError:
+        pass
+    return language_of(path)
 
 
 def parse_front_matter(text: str, path: Path) -> FrontMatter:
@@ -157,8 +244,10 @@ def is_page(path: Path) -> bool:
 def discover(paths: list[Path], languages: set[str] | None = None) -> list[Path]:
     """Page files under the given paths, in a stable order.
 
-    A file is taken as given (its language from its path, if any); a folder is searched
-    for pages; a website checkout root is searched under content/ only.
+    A file is taken as given, whatever its name (its language from its front matter or its
+    path; a file that names no language is kept when exactly one language is asked for: it
+    is taken to be in that language); a folder is searched for pages; a website checkout
+    root is searched under content/ only.
     """
     found: list[Path] = []
     for path in paths:
@@ -166,13 +255,16 @@ def discover(paths: list[Path], languages: set[str] | None = None) -> list[Path]
         if not path.exists():
             raise PageError(f"{path}: no such file or folder")
         if path.is_file():
-            candidates = [path]
-        else:
-            root = path / "content" if (path / "content").is_dir() else path
-            candidates = sorted(p for p in root.rglob("*") if p.suffix in PAGE_SUFFIXES)
-            candidates = [p for p in candidates if is_page(p) and "examples" not in p.relative_to(root).parts]
+            language = page_language(path)
+            wanted = not languages or language in languages or (language is None and len(languages) == 1)
+            if wanted and path not in found:
+                found.append(path)
+            continue
+        root = path / "content" if (path / "content").is_dir() else path
+        candidates = sorted(p for p in root.rglob("*") if p.suffix in PAGE_SUFFIXES)
+        candidates = [p for p in candidates if is_page(p) and "examples" not in p.relative_to(root).parts]
         for candidate in candidates:
-            if languages and language_of(candidate) not in languages:
+            if languages and page_language(candidate) not in languages:
                 continue
             if candidate not in found:
                 found.append(candidate)

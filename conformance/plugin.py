@@ -14,13 +14,13 @@ import warnings
 from pathlib import Path
 
 import pytest
-from sybil import Region, Sybil
+from sybil import Document, Region, Sybil
 from sybil.integration.pytest import SybilFile
 
 from .blocks import Block
 from .lex_markdown import lex_markdown
 from .lex_rendered import lex_rendered
-from .pages import PageError, is_page, language_of, load_page
+from .pages import PageError, PageReadError, is_page, language_of, load_page, page_language, read_page_text
 from .report import BlockRecord, Recorder
 from .run import PageRun
 from .runtime import Runtime, RuntimeUnavailable, make_runtime
@@ -113,12 +113,17 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config):
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    """A page in a docs folder (.md, .markdown, .txt), or any file named on the command line."""
     state = _state(parent.config)
     explicit = file_path.resolve() in state.explicit
-    if not (is_page(file_path) or (explicit and file_path.suffix in (".md", ".txt"))):
+    if not (is_page(file_path) or explicit):
         return None
-    if state.languages and language_of(file_path) not in state.languages:
-        return None
+    if state.languages:
+        language = page_language(file_path)
+        # a file that names no language is in the one language asked for (--lang ja page.txt)
+        unnamed_but_asked = language is None and explicit and len(state.languages) == 1
+        if language not in state.languages and not unnamed_but_asked:
+            return None
     return PageFile.from_parent(parent, path=file_path, sybils=[_sybil(state)])
 
 
@@ -129,8 +134,37 @@ class PageSybil(Sybil):
 
 
 def _sybil(state: ConformanceState) -> Sybil:
-    return PageSybil(parsers=[page_parser], patterns=["*.md", "*.txt"], teardown=_teardown_page,
-                     path="/")
+    # every file is read as a page (PageDocument), whatever its name: a file named on the
+    # command line is a page, and Sybil's own Document would crash the run on a bad file
+    return PageSybil(parsers=[page_parser], patterns=["*.md", "*.markdown", "*.txt"], teardown=_teardown_page,
+                     path="/", document_types={None: PageDocument, ".py": PageDocument})
+
+
+class PageDocument(Document):
+    """A page's text as the suite reads it (pages.read_page_text: UTF-8, BOM and CRLF
+    normalised). A file that cannot be read as text is one `problem` item at the line where
+    the trouble is, failing with the reason; the other pages of the run are not affected."""
+
+    @classmethod
+    def parse(cls, path: str, *parsers, encoding: str = "utf-8") -> Document:
+        try:
+            text = read_page_text(Path(path))
+        except PageReadError as err:
+            document = cls(err.text, path)
+            document.namespace["page"] = None
+            starts = [0] + [i + 1 for i, c in enumerate(err.text) if c == "\n"]
+            start = starts[min(err.line, len(starts)) - 1]
+            end = err.text.find("\n", start)
+            block = Block(start=start, end=len(err.text) if end < 0 else end, line=err.line,
+                          content_line=err.line, source="problem", problem=str(err))
+            for step in steps_for([block]):
+                document.add(Region(block.start, block.end, parsed=step, evaluator=evaluate))
+            return document
+        document = cls(text, path)
+        for parser in parsers:
+            for region in parser(document):
+                document.add(region)
+        return document
 
 
 def page_parser(document):
@@ -159,6 +193,17 @@ def _line_of(message: str) -> int:
 
 class PageFile(SybilFile):
     """A page: its blocks are the items; its teardown removes every pod it created."""
+
+    def collect(self):
+        items = list(super().collect())
+        state = _state(self.config)
+        if len(state.languages) == 1:
+            # a page that names no language (front matter, path) is in the one language asked for
+            for document in self.documents:
+                page = document.namespace.get("page")
+                if page is not None and page.language is None:
+                    page.language = next(iter(state.languages))
+        return items
 
 
 # ------------------------------------------------------------------ evaluation

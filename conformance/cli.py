@@ -1,12 +1,16 @@
 """`conformance`: run pages, merge reports, clean up.
 
-  conformance run [PATH ...] [--runtime podman|kind|kubeconfig] [--lang LANG ...] [--strict]
+  conformance run [PATH|FILE ...] [--runtime podman|kind|kubeconfig] [--lang LANG ...] [--strict]
                   [--json FILE] [--junitxml FILE] [-k EXPR] [kind/kubeconfig options]
   conformance summary REPORT.json ... [--markdown]
   conformance clean
   conformance setup
 
 `run` is pytest with the conformance plugin; extra pytest arguments go after `--`.
+With no PATH it runs the current directory when that is a website checkout (content/<lang>/docs)
+or a docs tree, ./docs when there is one, and the project's docs/ otherwise; its first line
+says which. A FILE is a page whatever its name (Markdown or rendered text, told by content);
+when neither its front matter nor its path names its language, a single --lang names it.
 Exit status: 0 when no block failed, 1 when one did, 2 for usage errors (a runtime that
 cannot run here says what is missing), 4 when pytest itself refused the arguments.
 """
@@ -17,7 +21,7 @@ import os
 import sys
 from pathlib import Path
 
-from .pages import PageError, discover
+from .pages import LANGUAGE_RE, PageError, discover, language_of
 from .runtime import RUNTIME_NAMES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +33,26 @@ def default_docs() -> Path:
     return candidate if candidate.is_dir() else Path.cwd() / "docs"
 
 
+def default_target(cwd: Path | None = None) -> tuple[Path, str]:
+    """The folder `conformance run` runs when given no path, and why that one.
+
+    The folder the user is in when it is a website checkout (content/<lang>/docs), a docs
+    tree (inside content/<lang>/docs or docs/<lang>, or one holding <lang>/ folders), or
+    holds docs/; the project's own docs/ otherwise.
+    """
+    cwd = Path.cwd() if cwd is None else Path(cwd)
+    content = cwd / "content"
+    if content.is_dir() and any((d / "docs").is_dir() for d in content.iterdir() if LANGUAGE_RE.match(d.name)):
+        return cwd, "a website checkout (content/<lang>/docs)"
+    if language_of(cwd / "page.md") is not None:
+        return cwd, "inside a docs tree"
+    if cwd.name in ("docs", "content") and any(d.is_dir() and LANGUAGE_RE.match(d.name) for d in cwd.iterdir()):
+        return cwd, "a docs tree (<lang>/ folders)"
+    if (cwd / "docs").is_dir():
+        return cwd / "docs", "the docs/ folder of the current directory"
+    return default_docs(), "the project's docs/ (the current directory has no docs)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="conformance", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -36,10 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run pages on a runtime and judge every block")
     run.add_argument("paths", nargs="*", type=Path,
-                     help="page files, folders laid out like content/<lang>/docs, or a website checkout "
-                          "(default: the project's docs/)")
+                     help="page files (any name: Markdown or rendered text, told by content), folders "
+                          "laid out like content/<lang>/docs, or a website checkout (default: the current "
+                          "directory when it is a checkout or holds docs/, else the project's docs/)")
     run.add_argument("--runtime", choices=RUNTIME_NAMES, default="podman")
-    run.add_argument("--lang", action="append", default=[], help="only these languages (repeatable, or a,b)")
+    run.add_argument("--lang", action="append", default=[],
+                     help="only these languages (repeatable, or a,b); with one language, also the language "
+                          "of a page file that names none (front matter language:/lang:, path)")
     run.add_argument("--strict", action="store_true", help="drift is a failure")
     run.add_argument("--json", type=Path, help="write the JSON report to this file")
     run.add_argument("--junitxml", type=Path, help="write JUnit XML to this file")
@@ -74,6 +101,8 @@ def pytest_args_for(args: argparse.Namespace, pages: list[Path]) -> list[str]:
             # the verdict table names every drift; pytest's warning list would repeat it
             "-p", "no:warnings",
             "--conformance-runtime", args.runtime]
+    for lang in args.lang:
+        argv += ["--conformance-lang", lang]
     if args.strict:
         argv.append("--conformance-strict")
     if args.json:
@@ -112,13 +141,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"removed {len(removed)} pod(s): {', '.join(removed) or 'none'}")
         return 0
     languages = {lang for item in args.lang for lang in item.split(",") if lang}
+    if args.paths:
+        targets = list(args.paths)
+        print(f"conformance: running {', '.join(map(str, targets))}", flush=True)
+    else:
+        target, why = default_target()
+        targets = [target]
+        print(f"conformance: running {target} ({why})", flush=True)
     try:
-        pages = discover(args.paths or [default_docs()], languages or None)
+        pages = discover(targets, languages or None)
     except PageError as err:
         print(f"conformance: {err}", file=sys.stderr)
         return 2
     if not pages:
-        where = ", ".join(map(str, args.paths or [default_docs()]))
+        where = ", ".join(map(str, targets))
         print(f"conformance: no pages found in {where}"
               + (f" for languages {', '.join(sorted(languages))}" if languages else ""), file=sys.stderr)
         return 2

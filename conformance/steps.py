@@ -11,7 +11,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from .blocks import ASSIGNMENT, KNOWN_COMMANDS, OUTPUT_WORDS, PROMPT_LINE, Block
+from .blocks import ASSIGNMENT, KNOWN_COMMANDS, OUTPUT_WORDS, PROMPT_LINE, YAML_KEY, Block
 from .manifests import HEREDOC, extract_heredocs, looks_like_manifest
 
 MANIFEST_INFOS = {"yaml", "yml"}
@@ -195,8 +195,9 @@ def classify(block: Block, previous: Step | None) -> Step:
         return Step("illustrative", block, problem="empty block")
     first = nonblank[0].strip()
     if info not in MANIFEST_INFOS and all(ASSIGNMENT.match(l.strip()) for l in nonblank) \
-            and not any(t in first for t in ("$(", "`")):
-        if info not in COMMAND_INFOS and _follows_a_command(previous):
+            and (not any(t in first for t in ("$(", "`")) or _follows_a_command(previous)):
+        if _follows_a_command(previous) and (info not in COMMAND_INFOS or OUTPUT_INTRO.search(block.intro)
+                                             or not block.intro):
             # what a command printed (`printenv`, `env`): NAME=value lines are its output
             return Step("output", block, expected=text.strip("\n"))
         return Step("illustrative", block, expected=text,
@@ -212,10 +213,18 @@ def classify(block: Block, previous: Step | None) -> Step:
     if any(is_prompt_line(l) for l in nonblank) and not nonblank[0].strip().startswith("$ ") \
             and is_prompt_line(nonblank[0]):
         return Step("transcript", block, commands=_transcript(block))
-    if info in COMMAND_INFOS and _follows_a_command(previous) and OUTPUT_INTRO.search(block.intro) \
-            and not _looks_like_command(first) and not first.startswith(("$ ", "#")):
+    if info not in MANIFEST_INFOS and _follows_a_command(previous) and OUTPUT_INTRO.search(block.intro) \
+            and (not _looks_like_command(first) or ASSIGNMENT.match(first)) and not first.startswith(("$ ", "#")):
         # "The output is:" then a block marked `shell` that holds no command: the page's markup slipped
         return Step("output", block, expected=text.strip("\n"))
+    code = [l.strip() for l in nonblank if not l.strip().startswith("#")]
+    if info in COMMAND_INFOS and code and not _plausible_command(code[0]):
+        # a `shell` block that holds no command: output, YAML or an illustration marked as shell
+        if _follows_a_command(previous):
+            return Step("output", block, expected=text.strip("\n"))
+        if all(YAML_KEY.match(l) or l.startswith("- ") for l in code):
+            return Step("snippet", block, manifest_text=text, language="yaml")
+        return Step("illustrative", block, expected=text, problem="marked as shell, but holds no command")
     if info in COMMAND_INFOS or _looks_like_command(nonblank[0].strip()) or nonblank[0].strip().startswith("$ "):
         commands = _command_block(block)
         if commands:
@@ -223,6 +232,15 @@ def classify(block: Block, previous: Step | None) -> Step:
     if _follows_a_command(previous):
         return Step("output", block, expected=text.strip("\n"))
     return Step("illustrative", block, expected=text)
+
+
+# what a command's first word looks like: a lower-case name or a path, not "NAME", "key:" or "1,"
+PLAUSIBLE_COMMAND = re.compile(r"^(?:[a-z_./~][\w.+/~-]*|\$\s.*|[A-Za-z_]\w*=.*)(?:\s|$)")
+
+
+def _plausible_command(line: str) -> bool:
+    first = line.split()[0] if line.split() else ""
+    return first in KNOWN_COMMANDS or bool(PLAUSIBLE_COMMAND.match(line)) and not first.endswith((":", ","))
 
 
 def _follows_a_command(previous: Step | None) -> bool:

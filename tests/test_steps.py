@@ -105,3 +105,15 @@ def test_a_shell_block_after_the_output_is_holds_output_not_a_command():
     steps = steps_for(lex_markdown(text))
     assert [s.kind for s in steps] == ["command", "output", "command"]
     assert steps[1].expected == "backend-admin"
+
+
+def test_shell_marked_blocks_without_a_command_are_output_yaml_or_illustration():
+    text = ("```shell\nkubectl get apiservices\n```\n\nIf the API is available, it is listed.\n\n"
+            "```shell\nNAME\nv1beta1.metrics.k8s.io\n```\n\nWrap it like this:\n\n"
+            "```shell\ncommand: [\"/bin/sh\"]\nargs: [\"-c\", \"echo hello\"]\n```\n\nFor example:\n\n"
+            "```shell\n128974848, 129e6, 129M , 123Mi\n```\n\n"
+            "```shell\nkubectl logs pod/x\n```\n```\n\nREF=$(PROTOCOL)://172.17.0.1:80\nPROTOCOL=https\n```\n")
+    steps = steps_for(lex_markdown(text))
+    assert [s.kind for s in steps] == ["command", "output", "snippet", "illustrative", "command", "output"]
+    assert steps[1].expected == "NAME\nv1beta1.metrics.k8s.io"
+    assert "holds no command" in steps[3].problem

@@ -295,3 +295,15 @@ def test_an_installed_package_can_stand_in_for_a_download(tmp_path):
     assert found[0].startswith("busybox-static ")
     assert (tmp_path / "bin" / "busybox").is_file() and os.access(tmp_path / "bin" / "busybox", os.X_OK)
     assert _copy_installed(["no-such-package-here"], tmp_path / "x") is None
+
+
+def test_one_recipe_can_stand_for_the_same_image_under_another_name():
+    recipes = load_recipes()
+    # registry.k8s.io/busybox (the website's newer pages) is the busybox recipe, not a copy of it
+    assert recipes["registry.k8s.io/busybox"].rootfs == recipes["docker.io/library/busybox"].rootfs
+    assert recipes["registry.k8s.io/busybox"].files == recipes["docker.io/library/busybox"].files
+    assert recipes["registry.k8s.io/busybox"].short == "busybox"
+    # the Debian-packaged tools the website's task pages run, each in a minimal Debian system
+    for repository, package in [("docker.io/library/redis", "redis-server"), ("docker.io/polinux/stress", "stress"),
+                                ("docker.io/library/perl", "perl")]:
+        assert recipes[repository].rootfs["debootstrap"]["include"] == [package]

@@ -1,5 +1,15 @@
 """Runtimes: where a page's steps really run. See base.Runtime for the interface."""
-from .base import ExecResult, ImageInfo, PodRef, Runtime, RuntimeUnavailable, Session, StepError, Typed
+from .base import (
+    ExecResult,
+    ImageInfo,
+    PodRef,
+    Runtime,
+    RuntimeLimit,
+    RuntimeUnavailable,
+    Session,
+    StepError,
+    Typed,
+)
 
 __all__ = [
     "RUNTIME_NAMES",
@@ -7,6 +17,7 @@ __all__ = [
     "ImageInfo",
     "PodRef",
     "Runtime",
+    "RuntimeLimit",
     "RuntimeUnavailable",
     "Session",
     "StepError",

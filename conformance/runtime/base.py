@@ -22,6 +22,21 @@ class StepError(Exception):
         self.diagnostics = diagnostics
 
 
+class RuntimeLimit(StepError):
+    """What a manifest asks is beyond this runtime (a kind it cannot create, host access it refuses).
+
+    Not the page's fault: the step is a skip with `reason`, which names the runtime's limit and
+    where the page runs instead. `objects`: names the manifest declares, none of which were
+    created; `pods`: the pods among them (later steps that need them skip, pointing here).
+    """
+
+    def __init__(self, reason: str, objects: tuple[str, ...] = (), pods: tuple[str, ...] = ()):
+        super().__init__(reason)
+        self.reason = reason
+        self.objects = objects
+        self.pods = pods
+
+
 @dataclass(frozen=True)
 class PodRef:
     name: str
@@ -112,6 +127,10 @@ class Runtime(abc.ABC):
     @abc.abstractmethod
     def teardown(self, namespace: str) -> None:
         """Remove everything created in this namespace. Must be safe to call twice."""
+
+    def apply_notes(self) -> list[str]:
+        """What the last apply() changed in the page's manifest to run here (e.g. ports not published)."""
+        return []
 
     def images(self) -> list[ImageInfo]:
         """The images this runtime used, for the report."""

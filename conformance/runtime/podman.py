@@ -41,6 +41,7 @@ from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wa
 
 from .base import ExecResult, ImageInfo, PodRef, Runtime, RuntimeUnavailable, Session, StepError
 from .images import ImageStore, ImageUnavailable, manifest_images
+from .podman_manifest import declared_names, prepare
 from .terminal import PtySession
 
 CACHE_ENV = "CONFORMANCE_CACHE"
@@ -50,6 +51,7 @@ _RLIMIT_NAMES = {resource.RLIMIT_NOFILE: "nofile", resource.RLIMIT_NPROC: "nproc
 _HEX_ID = re.compile(r"^[0-9a-f]{64}$")
 _OPTIONS = {"pull", "network", "terminal", "probe_timeout", "pull_timeout", "apply_timeout", "recipes"}
 HOST_FORMAT = 1       # bump when the detection changes
+CRASH_LOOP = 3        # restarts after which a container that keeps exiting is a crash loop
 
 
 def default_cache_dir() -> Path:
@@ -300,6 +302,9 @@ class PodmanRuntime(Runtime):
         self._pod_ids: dict[str, str] = {}
         self._cgroups: dict[str, str] = {}
         self._volumes: dict[str, set[str]] = {}
+        self._configs: dict[str, dict[str, dict]] = {}    # namespace -> played ConfigMaps (Secrets as ConfigMaps)
+        self._workdirs: set[str] = set()
+        self._notes: list[str] = []
         self._sessions: dict[str, list[Session]] = {}
         self._started = False
 
@@ -473,19 +478,50 @@ class PodmanRuntime(Runtime):
 
     # -- pods ----------------------------------------------------------------
 
+    def work_dir(self, namespace: str) -> Path:
+        """The runtime's own folder for a namespace: `node/` stands in for the node's disk (hostPath
+        volumes), `play/` holds the copies of the page's manifests that podman plays. Removed at
+        teardown."""
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", namespace).strip(".-") or "default"
+        return self.cache_dir / "work" / safe
+
+    def apply_notes(self) -> list[str]:
+        return list(self._notes)
+
     def apply(self, manifest: Path, namespace: str) -> list[PodRef]:
+        """Play the copy of the manifest made by podman_manifest.prepare, never the page's file.
+
+        RuntimeLimit (nothing created) when it asks what podman cannot do or what would reach
+        the host. ConfigMaps and Secrets are kept for the namespace's later plays.
+        """
         self._require()
         assert self.store and self.paths
         manifest = Path(manifest)
         documents = _load_manifest(manifest)
-        self.store.ensure_all(manifest_images(documents))
-        expected = _expected_pods(documents)
+        self._notes = []
+        work = self.work_dir(namespace)
+        prefix = "k8sdc-" + hashlib.sha256(namespace.encode()).hexdigest()[:8]
+        configs = self._configs.setdefault(namespace, {})
+        self._workdirs.add(namespace)
+        play = prepare(documents, work / "node", prefix, known=configs)
+        configs.update(play.configs)
+        self._notes = play.notes
+        if not play.documents:
+            kept = ", ".join(n for n in declared_names(documents)) or "nothing"
+            self._notes.append(f"kept for the pods of later steps: {kept}")
+            return []
+        self.store.ensure_all(manifest_images(play.documents))
+        expected = play.pods
+        (work / "play").mkdir(parents=True, exist_ok=True)
+        played = work / "play" / f"{len(list((work / 'play').iterdir())):03d}-{manifest.name}"
+        played.write_text(yaml.safe_dump_all(play.documents, sort_keys=False))
+        self._volumes.setdefault(namespace, set()).update(play.volumes)
         tracked = self._pods.setdefault(namespace, {})
         for pod_name in expected:
             self._clear_stale(pod_name, namespace)
             tracked.setdefault(pod_name, None)       # tracked before play: removed whatever happens
             self._own(pod_name)
-        argv = ["kube", "play", "--build=false", "--network", self.network, str(manifest)]
+        argv = ["kube", "play", "--build=false", "--network", self.network, str(played)]
         result = self._call(argv, timeout=self.apply_timeout, registries=True)
         sections = _play_output(result.stdout)
         self._volumes.setdefault(namespace, set()).update(sections.get("volume", []))
@@ -593,26 +629,39 @@ class PodmanRuntime(Runtime):
         return {name: states.get(name, {}) for name in names}
 
     def wait_running(self, pod: PodRef, timeout: float = 60.0) -> None:
+        """Bounded wait until every container runs, or, where the restart policy lets a container
+        end (Never, OnFailure: Jobs and pods that run to completion), has completed with exit 0.
+        StepError with each container's status and logs on a non-zero exit that is not restarted,
+        a crash loop, or a timeout."""
         self._require()
 
-        def all_running() -> bool | str:
+        def settled() -> bool | str:
             states = self._states(pod)
-            if states and all((r.get("State") or {}).get("Status") == "running" for r in states.values()):
-                return True
+            if not states:
+                return False
+            done = True
             for name, record in states.items():
-                state = record.get("State") or {}
-                policy = ((record.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name", "")
                 if not record:
                     return f"container {name} does not exist"
-                stopped = state.get("Status") in ("exited", "stopped")
-                if stopped and (policy in ("", "no") or policy == "on-failure" and state.get("ExitCode") == 0):
-                    return f"container {name} exited ({state.get('ExitCode')}) and is not restarted"
-            return False
+                state = record.get("State") or {}
+                policy = ((record.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name", "")
+                code, restarts = state.get("ExitCode"), record.get("RestartCount") or 0
+                if restarts >= CRASH_LOOP:
+                    return f"container {name} keeps exiting ({code}; restarted {restarts} times: a crash loop)"
+                if state.get("Status") == "running":
+                    continue
+                ended = state.get("Status") in ("exited", "stopped")
+                if ended and code == 0 and policy in ("", "no", "on-failure"):
+                    continue          # ran to completion, as the restart policy allows
+                if ended and code != 0 and policy in ("", "no"):
+                    return f"container {name} exited ({code}) and is not restarted"
+                done = False
+            return done
 
         retrying = Retrying(stop=stop_after_delay(timeout), retry=retry_if_result(lambda r: r is False),
                             wait=wait_exponential(multiplier=0.02, min=0.02, max=0.5))
         try:
-            outcome = retrying(all_running)
+            outcome = retrying(settled)
         except RetryError as err:
             outcome = err.last_attempt.result()
         if outcome is True:
@@ -707,17 +756,22 @@ class PodmanRuntime(Runtime):
                 session.close()
         pods = self._pods.pop(namespace, {})
         volumes = self._volumes.pop(namespace, set())
-        if not self._started or not (pods or volumes):
-            return
+        self._configs.pop(namespace, None)
         try:
-            self._remove_pods(sorted(pods))
+            if self._started and pods:
+                self._remove_pods(sorted(pods))
         finally:
-            if volumes:
-                self._call(["volume", "rm", "-f", *sorted(volumes)], timeout=60)
+            try:
+                if self._started and volumes:
+                    self._call(["volume", "rm", "-f", *sorted(volumes)], timeout=60)
+            finally:
+                if namespace in self._workdirs:
+                    self._workdirs.discard(namespace)
+                    shutil.rmtree(self.work_dir(namespace), ignore_errors=True)
 
     def close(self) -> None:
         errors = []
-        for namespace in list(self._pods) + list(self._sessions):
+        for namespace in list(self._pods) + list(self._sessions) + list(self._workdirs):
             try:
                 self.teardown(namespace)
             except StepError as err:

@@ -77,6 +77,9 @@ class PageRun:
         self.manifest_reports: list[tuple[int, object]] = []
         self.not_created: dict[str, str] = {}     # object name -> why the step creating it was skipped
         self.skipped_installs: list[str] = []     # "line N" of package installs that could not run
+        # examples file name -> (copy in the work folder, page line) of a manifest the page shows
+        # inline under that name: it stands for https://k8s.io/examples/<name> when the tree lacks it
+        self.shown_manifests: dict[str, tuple[Path, int]] = {}
         # page path hash + a per-run part: the same page can run twice at once on one cluster
         digest = hashlib.sha1(f"{page.path}{os.getpid()}{time.time_ns()}".encode()).hexdigest()[:6]
         slug = re.sub(r"[^a-z0-9-]+", "-", f"{page.language or 'xx'}-{page.path.stem}".lower())
@@ -150,9 +153,33 @@ class PageRun:
                                    first_line=first_line, source=source)
         self.manifest_reports.append((step.line, report))
         outcome = report.outcome(self.strict)
-        if outcome.verdict in (Verdict.PASS, Verdict.DRIFT):
+        if not step.manifest_file and not report.yaml_error and not report.elided:
+            self._remember_shown_manifest(step, text)
+        # an elided fragment is not a whole object: the server would judge it as one
+        if outcome.verdict in (Verdict.PASS, Verdict.DRIFT) and not report.elided:
             outcome = combine([outcome, self._server_dry_run(text)])
         return outcome
+
+    def _remember_shown_manifest(self, step: Step, text: str) -> None:
+        """A manifest shown inline with its examples file name on the line just above it
+        (`pods/share-process-namespace.yaml`, as rendered pages show it): kept in the work
+        folder under that name, for a later `kubectl apply -f https://k8s.io/examples/<name>`."""
+        name = shown_file_name(self.page.text, step.line)
+        if not name:
+            return
+        copy = self.workdir / "shown" / name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        self.shown_manifests[name] = (copy, step.line)
+
+    def _shown_manifest(self, relative: str) -> Path | None:
+        relative = relative.lstrip("/")
+        found = self.shown_manifests.get(relative)
+        if found is None:
+            # the page may show only the base name (deployment.yaml for application/deployment.yaml)
+            same = [v for k, v in self.shown_manifests.items() if "/" not in k and k == Path(relative).name]
+            found = same[0] if len(same) == 1 else None
+        return found[0] if found else None
 
     def _server_dry_run(self, text: str) -> Outcome:
         """On a real cluster the API server has the last word: kubectl apply --dry-run=server."""
@@ -338,7 +365,11 @@ class PageRun:
                 self.pods[pod.name] = pod
             for pod in pods:
                 runtime.wait_running(pod)
-            details.append(f"{path.name}: " + (", ".join(f"pod/{p.name} running" for p in pods) or "applied"))
+            shown = [line for copy, line in self.shown_manifests.values() if copy == path]
+            source = (f" (not in the examples tree: the manifest the page shows under that name at line "
+                      f"{shown[0]})") if shown else ""
+            details.append(f"{path.name}{source}: "
+                           + (", ".join(f"pod/{p.name} running" for p in pods) or "applied"))
         note = "; ".join(details)
         if command.expected:
             note += f" (the output shown at line {command.expected_line} is kubectl's and was not compared)"
@@ -347,13 +378,13 @@ class PageRun:
     def _manifest_path(self, name: str) -> Path | None:
         m = EXAMPLES_URL_RE.match(name)
         if m:
-            return self.page.resolve_example(m["path"])
+            return self.page.resolve_example(m["path"]) or self._shown_manifest(m["path"])
         if re.match(r"https?://", name):
             return None
         for candidate in (self.workdir / name, self.page.path.parent / name):
             if candidate.is_file():
                 return candidate
-        return self.page.resolve_example(name)
+        return self.page.resolve_example(name) or self._shown_manifest(name)
 
     def _pod(self, name: str) -> PodRef:
         name = name.split("/", 1)[-1]
@@ -551,6 +582,28 @@ def _container_commands(path: Path) -> dict[str, dict[str, list[str]]]:
             found[name] = {str(c.get("name")): [str(a) for a in c["command"] + (c.get("args") or [])]
                            for c in containers if isinstance(c, dict) and isinstance(c.get("command"), list)}
     return found
+
+
+# a line that is an examples file name (pods/x.yaml), with Markdown markup around it, or the
+# website's copy button text after it ("pods/x.yaml Copy pods/x.yaml to clipboard")
+SHOWN_FILE = re.compile(r"^[\s*_`>\[(]*(?P<file>(?:[\w.-]+/)*[\w.-]+\.(?:ya?ml|json))[*_`\])]*(?P<rest>.*)$")
+
+
+def shown_file_name(page_text: str, block_line: int) -> str:
+    """The examples file name written on the line(s) just above the block starting at
+    block_line (1-based), "" when there is none. Blank lines between are allowed; the first
+    text line above decides."""
+    lines = page_text.split("\n")
+    for index in range(block_line - 2, max(block_line - 5, -1), -1):
+        if index >= len(lines) or not lines[index].strip():
+            continue
+        m = SHOWN_FILE.match(lines[index].strip())
+        if not m or (m["rest"].strip() and m["file"] not in m["rest"]):
+            return ""
+        name = m["file"]
+        # a name, never a way out of the work folder
+        return "" if any(part in ("", ".", "..") for part in name.split("/")) else name
+    return ""
 
 
 def _object_names(manifest: str) -> list[str]:

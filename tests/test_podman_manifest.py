@@ -1,0 +1,233 @@
+"""The copy of a page's manifest that podman plays (podman_manifest.prepare), without podman."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conformance.runtime import RuntimeLimit
+from conformance.runtime.podman_manifest import ALLOWED_CAPABILITIES, kubectl_config_file, prepare
+
+P = "ns1"
+
+
+def pod(name="web", containers=None, **spec) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": containers or [{"name": "main", "image": "busybox"}], **spec}}
+
+
+def docs(text: str) -> list:
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
+def played(play, kind="Pod") -> dict:
+    return next(d for d in play.documents if d["kind"] == kind)
+
+
+def test_ports_are_dropped_and_said(tmp_path):
+    play = prepare([pod(containers=[{"name": "main", "image": "nginx",
+                                     "ports": [{"containerPort": 80, "hostPort": 8080}]}])], tmp_path / "node", P)
+    assert "ports" not in played(play)["spec"]["containers"][0]
+    assert any("80 (hostPort 8080) not published" in n for n in play.notes)
+
+
+def test_hostpath_becomes_a_folder_of_the_work_folder(tmp_path):
+    node = tmp_path / "node"
+    spec = {"volumes": [{"name": "root", "hostPath": {"path": "/"}},
+                        {"name": "etc", "hostPath": {"path": "/etc/../etc/app", "type": "Directory"}},
+                        {"name": "f", "hostPath": {"path": "/var/log/app.log", "type": "FileOrCreate"}}]}
+    play = prepare([pod(**spec)], node, P)
+    volumes = {v["name"]: v["hostPath"] for v in played(play)["spec"]["volumes"]}
+    assert volumes["root"] == {"path": str(node.resolve()), "type": "Directory"}
+    assert volumes["etc"] == {"path": str(node.resolve() / "etc/app"), "type": "Directory"}
+    assert (node / "etc/app").is_dir()
+    assert volumes["f"] == {"path": str(node.resolve() / "var/log/app.log"), "type": "File"}
+    assert (node / "var/log/app.log").is_file()
+    assert all(Path(v["path"]).resolve().is_relative_to(node.resolve()) for v in volumes.values())
+    assert any("hostPath /etc/../etc/app" in n and "work folder" in n for n in play.notes)
+
+
+def test_a_hostpath_through_a_symlink_a_pod_made_is_refused(tmp_path):
+    node = tmp_path / "node"
+    node.mkdir()
+    (node / "escape").symlink_to("/etc")
+    with pytest.raises(RuntimeLimit, match="symbolic link"):
+        prepare([pod(volumes=[{"name": "v", "hostPath": {"path": "/escape/x"}}])], node, P)
+
+
+@pytest.mark.parametrize("kind", ["Socket", "CharDevice", "BlockDevice"])
+def test_host_devices_and_sockets_are_refused(tmp_path, kind):
+    with pytest.raises(RuntimeLimit, match=f"host {kind}.*--runtime kind"):
+        prepare([pod(volumes=[{"name": "v", "hostPath": {"path": "/dev/x", "type": kind}}])], tmp_path, P)
+
+
+@pytest.mark.parametrize("spec, why", [
+    ({"hostPID": True}, "hostPID: true would share the host's PID namespace"),
+    ({"hostNetwork": True}, "host's NETWORK namespace"),
+    ({"hostIPC": True}, "host's IPC namespace"),
+    ({"containers": [{"name": "c", "image": "busybox", "securityContext": {"privileged": True}}]}, "privileged"),
+    ({"containers": [{"name": "c", "image": "busybox", "securityContext": {"procMount": "Unmasked"}}]},
+     "unmasked /proc"),
+    ({"containers": [{"name": "c", "image": "busybox", "volumeDevices": [{"name": "b", "devicePath": "/dev/b"}]}]},
+     "raw block devices"),
+    ({"initContainers": [{"name": "i", "image": "busybox",
+                          "securityContext": {"capabilities": {"add": ["CAP_SYS_ADMIN"]}}}]}, "SYS_ADMIN"),
+    ({"containers": [{"name": "c", "image": "busybox",
+                      "securityContext": {"capabilities": {"add": ["NET_ADMIN", "SYS_TIME"]}}}]}, "adds capabilities SYS_TIME,"),
+])
+def test_host_access_is_a_runtime_limit(tmp_path, spec, why):
+    manifest = pod("refused", **spec)
+    if "containers" in spec:
+        manifest["spec"]["containers"] = spec["containers"]
+    with pytest.raises(RuntimeLimit) as err:
+        prepare([manifest], tmp_path, P)
+    assert why in err.value.reason and "runs on --runtime kind" in err.value.reason
+    assert err.value.pods == ("refused",) and err.value.objects == ("refused",)
+
+
+def test_capabilities_acting_inside_the_pod_are_allowed(tmp_path):
+    context = {"capabilities": {"add": ["NET_ADMIN", "SYS_PTRACE", "net_raw"]}, "allowPrivilegeEscalation": True}
+    play = prepare([pod(containers=[{"name": "c", "image": "busybox", "securityContext": context}])], tmp_path, P)
+    assert played(play)["spec"]["containers"][0]["securityContext"] == context
+    assert {"SYS_ADMIN", "SYS_TIME", "SYS_MODULE", "ALL"}.isdisjoint(ALLOWED_CAPABILITIES)
+
+
+def test_a_job_plays_as_a_pod_of_its_template(tmp_path):
+    job = docs("""
+apiVersion: batch/v1
+kind: Job
+metadata: {name: pi}
+spec:
+  backoffLimit: 4
+  template:
+    metadata: {labels: {app: pi}}
+    spec:
+      restartPolicy: OnFailure
+      containers: [{name: pi, image: perl, command: [perl, -e, "print 1"]}]
+""")
+    play = prepare(job, tmp_path, P)
+    assert [d["kind"] for d in play.documents] == ["Pod"]
+    assert played(play)["metadata"] == {"name": "pi", "labels": {"app": "pi", "job-name": "pi"}}
+    assert played(play)["spec"]["restartPolicy"] == "OnFailure"
+    assert play.pods == {"pi": ["pi"]}
+    assert any("Job 'pi' plays as one Pod" in n for n in play.notes)
+
+
+def test_a_kind_podman_cannot_play_alone_is_a_runtime_limit(tmp_path):
+    cron = docs("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: hello}\nspec: {schedule: '* * * * *'}\n")
+    with pytest.raises(RuntimeLimit, match=r"cannot create a CronJob \(hello\); runs on --runtime kind") as err:
+        prepare(cron, tmp_path, P)
+    assert err.value.objects == ("hello",) and err.value.pods == ()
+
+
+def test_a_mix_plays_what_it_can_and_says_what_it_left_out(tmp_path):
+    mix = [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc"}}, pod("web"),
+           {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"}}]
+    play = prepare(mix, tmp_path, P)
+    assert [d["kind"] for d in play.documents] == ["Pod"]
+    assert any("left out" in n and "a Service (svc), a StatefulSet (db)" in n for n in play.notes)
+
+
+def test_deployments_play_with_podmans_pod_names(tmp_path):
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+                  "spec": {"replicas": 2, "template": {"spec": {"containers": [
+                      {"name": "nginx", "image": "nginx", "ports": [{"containerPort": 80}]}]}}}}
+    play = prepare([deployment], tmp_path, P)
+    assert play.pods == {"web-pod-0": ["nginx"], "web-pod-1": ["nginx"]}
+    assert "ports" not in play.documents[0]["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_secrets_play_as_configmaps_under_names_of_the_namespace(tmp_path):
+    text = """
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+data: {password: cHcxMjM=}
+stringData: {user: admin}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: creds}
+data: {lives: 3}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: app}
+spec:
+  volumes: [{name: s, secret: {secretName: creds, defaultMode: 256}}, {name: c, configMap: {name: creds}}]
+  containers:
+  - name: main
+    image: busybox
+    env:
+    - {name: P, valueFrom: {secretKeyRef: {name: creds, key: password}}}
+    - {name: L, valueFrom: {configMapKeyRef: {name: creds, key: lives}}}
+    envFrom: [{secretRef: {name: creds}}]
+"""
+    play = prepare(docs(text), tmp_path, P)
+    maps = {d["metadata"]["name"]: d["data"] for d in play.documents if d["kind"] == "ConfigMap"}
+    assert maps == {"ns1_secret_creds": {"password": "pw123", "user": "admin"}, "ns1_creds": {"lives": "3"}}
+    assert "Secret" not in [d["kind"] for d in play.documents]
+    spec = played(play)["spec"]
+    assert spec["volumes"][0] == {"name": "s", "configMap": {"name": "ns1_secret_creds", "defaultMode": 256}}
+    assert spec["volumes"][1] == {"name": "c", "configMap": {"name": "ns1_creds"}}
+    env = spec["containers"][0]["env"]
+    assert env[0]["valueFrom"] == {"configMapKeyRef": {"name": "ns1_secret_creds", "key": "password"}}
+    assert env[1]["valueFrom"] == {"configMapKeyRef": {"name": "ns1_creds", "key": "lives"}}
+    assert spec["containers"][0]["envFrom"] == [{"configMapRef": {"name": "ns1_secret_creds"}}]
+    assert play.volumes == {"ns1_secret_creds", "ns1_creds"}
+
+
+def test_configmaps_of_earlier_steps_are_played_along_and_unknown_ones_are_a_limit(tmp_path):
+    kept = prepare(docs("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: game}\ndata: {a: b}\n"), tmp_path, P)
+    assert kept.documents == [] and list(kept.configs) == ["ns1_game"]
+    user = pod(volumes=[{"name": "g", "configMap": {"name": "game"}}])
+    play = prepare([user], tmp_path, P, known=kept.configs)
+    assert [d["kind"] for d in play.documents] == ["ConfigMap", "Pod"]
+    with pytest.raises(RuntimeLimit, match="ConfigMap 'game', which no step"):
+        prepare([user], tmp_path, P)
+    optional = pod(volumes=[{"name": "g", "configMap": {"name": "nope", "optional": True}}])
+    assert prepare([optional], tmp_path, P).pods == {"web": ["main"]}
+
+
+def test_volume_types_podman_cannot_mount_are_a_limit(tmp_path):
+    with pytest.raises(RuntimeLimit, match="'info' is a downwardAPI volume"):
+        prepare([pod(volumes=[{"name": "info", "downwardAPI": {"items": []}}])], tmp_path, P)
+
+
+def test_emptydir_is_kubelets_folder_with_the_fsgroup(tmp_path):
+    spec = {"securityContext": {"runAsUser": 1000, "fsGroup": 2000},
+            "volumes": [{"name": "data", "emptyDir": {}}, {"name": "mem", "emptyDir": {"medium": "Memory"}}]}
+    play = prepare([pod(**spec)], tmp_path / "node", P)
+    volumes = {v["name"]: v for v in played(play)["spec"]["volumes"]}
+    folder = Path(volumes["data"]["hostPath"]["path"])
+    assert folder.is_relative_to((tmp_path / "emptydir").resolve())
+    assert oct(folder.stat().st_mode & 0o7777) == oct(0o2777)
+    if os.geteuid() == 0:
+        assert folder.stat().st_gid == 2000
+    assert volumes["mem"] == {"name": "mem", "emptyDir": {"medium": "Memory"}}
+
+
+def test_what_the_page_keeps_is_played_unchanged(tmp_path):
+    container = {"name": "main", "image": "busybox", "command": ["sh", "-c"], "args": ["echo $A"],
+                 "env": [{"name": "A", "value": "1"}, {"name": "N", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+                 "resources": {"limits": {"memory": "64Mi"}}, "securityContext": {"runAsUser": 1000, "runAsGroup": 3000}}
+    spec = {"restartPolicy": "Never", "initContainers": [{"name": "init", "image": "busybox"}],
+            "containers": [container], "securityContext": {"fsGroup": 2000}}
+    original = json.loads(json.dumps(pod(**spec)))
+    play = prepare([original], tmp_path, P)
+    assert played(play)["spec"] == pod(**spec)["spec"]
+    assert play.notes == []
+
+
+def test_kubectl_create_configmap_and_secret_from_literals(tmp_path):
+    path = kubectl_config_file(["kubectl", "create", "configmap", "special", "--from-literal=how=very",
+                                "--from-literal=type=charm"], tmp_path)
+    assert json.loads(path.read_text())["data"] == {"how": "very", "type": "charm"}
+    path = kubectl_config_file(["kubectl", "create", "secret", "generic", "s", "--from-literal=password=a=b"], tmp_path)
+    assert json.loads(path.read_text())["stringData"] == {"password": "a=b"}
+    assert kubectl_config_file(["kubectl", "create", "configmap", "g", "--from-file=x.properties"], tmp_path) is None
+    assert kubectl_config_file(["kubectl", "create", "secret", "docker-registry", "r"], tmp_path) is None
+    assert kubectl_config_file(["kubectl", "get", "configmap", "special"], tmp_path) is None

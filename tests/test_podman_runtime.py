@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conformance.runtime import RuntimeUnavailable, StepError, make_runtime
+from conformance.runtime import RuntimeLimit, RuntimeUnavailable, StepError, make_runtime
 from conformance.runtime.images import _UNREACHABLE, ImageStore, ImageUnavailable
 from conformance.runtime.podman import PodmanRuntime, cgroup_mode, cleanup_all, host_hard_limits
 
@@ -376,3 +376,120 @@ def test_a_manifest_that_always_pulls_needs_a_registry(runtime, ns, tmp_path):
         pytest.skip("a registry answers here: the pull would simply happen")
     with pytest.raises(ImageUnavailable, match="imagePullPolicy: Always"):
         runtime.apply(manifest, ns)
+
+
+# --- manifests as the website writes them (the played copy, the host wall) ------------------------
+
+def test_a_pod_with_container_ports_starts(runtime, ns, tmp_path):
+    manifest = write_manifest(tmp_path / "p.yaml", "ports", containers=[
+        {"name": "main", "image": "busybox", "command": ["sleep", "600"],
+         "ports": [{"containerPort": 80}, {"containerPort": 8080, "hostPort": 8080}]}])
+    pods = runtime.apply(manifest, ns)
+    runtime.wait_running(pods[0])
+    assert any("ports 80, 8080 (hostPort 8080) not published" in n for n in runtime.apply_notes())
+    assert "ports:" in manifest.read_text()                   # the page's own file is left as it is
+
+
+def test_a_hostpath_of_the_hosts_root_reaches_only_the_work_folder(runtime, ns, tmp_path):
+    marker = f"conformance-marker-{os.getpid()}-{time.monotonic_ns()}"
+    manifest = write_manifest(tmp_path / "p.yaml", "hostroot", restart="Never", containers=[
+        {"name": "main", "image": "busybox",
+         "command": ["sh", "-c", (f"mkdir -p /host/tmp /etc-host && touch /host/tmp/{marker} /host/{marker} "
+                                 f"/etc-host/{marker} && echo wrote")],
+         "volumeMounts": [{"name": "root", "mountPath": "/host"}, {"name": "etc", "mountPath": "/etc-host"}]}])
+    data = yaml.safe_load(manifest.read_text())
+    data["spec"]["volumes"] = [{"name": "root", "hostPath": {"path": "/"}},
+                               {"name": "etc", "hostPath": {"path": "/etc", "type": "Directory"}}]
+    manifest.write_text(yaml.safe_dump(data))
+    pods = runtime.apply(manifest, ns)
+    runtime.wait_running(pods[0], timeout=30)
+    assert runtime.logs(pods[0]).strip() == "wrote"
+    for host_path in (Path("/tmp") / marker, Path("/") / marker, Path("/etc") / marker):
+        assert not host_path.exists(), f"the pod wrote {host_path} on the host"
+    node = runtime.work_dir(ns) / "node"
+    assert {p.relative_to(node).as_posix() for p in node.rglob(f"{marker}")} == {
+        f"tmp/{marker}", marker, f"etc/{marker}"}
+    runtime.teardown(ns)
+    assert not runtime.work_dir(ns).exists()
+
+
+@pytest.mark.parametrize("spec, why", [
+    ({"securityContext": {"privileged": True}}, "privileged"),
+    ({"securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}, "adds capabilities SYS_ADMIN"),
+    ("hostPID", "hostPID: true would share the host's PID namespace"),
+], ids=["privileged", "sys-admin", "host-pid"])
+def test_host_access_is_refused_before_anything_runs(runtime, ns, tmp_path, spec, why):
+    container = {"name": "main", "image": "busybox", "command": ["sleep", "600"]}
+    if isinstance(spec, dict):
+        container.update(spec)
+    manifest = write_manifest(tmp_path / "p.yaml", "refused", containers=[container])
+    if spec == "hostPID":
+        data = yaml.safe_load(manifest.read_text())
+        data["spec"]["hostPID"] = True
+        manifest.write_text(yaml.safe_dump(data))
+    with pytest.raises(RuntimeLimit) as err:
+        runtime.apply(manifest, ns)
+    assert why in err.value.reason and "runs on --runtime kind" in err.value.reason
+    assert "refused" not in pods_in_storage(runtime)
+
+
+def test_a_pod_that_runs_to_completion_is_accepted_and_its_logs_read(runtime, ns, tmp_path):
+    text = textwrap.dedent("""
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: settings}
+        data: {greeting: hello}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: printenv}
+        spec:
+          restartPolicy: Never
+          containers:
+          - name: main
+            image: busybox
+            command: ["sh", "-c", "echo GREETING=$GREETING; echo PLAIN=$PLAIN"]
+            env:
+            - {name: PLAIN, value: demo}
+            - name: GREETING
+              valueFrom: {configMapKeyRef: {name: settings, key: greeting}}
+    """)
+    (tmp_path / "p.yaml").write_text(text)
+    pods = runtime.apply(tmp_path / "p.yaml", ns)
+    runtime.wait_running(pods[0], timeout=30)
+    state = runtime._states(pods[0])["printenv-main"]["State"]
+    assert (state["Status"], state["ExitCode"]) == ("exited", 0)
+    assert runtime.logs(pods[0]).splitlines() == ["GREETING=hello", "PLAIN=demo"]
+
+
+def test_a_completed_job_pod_that_failed_is_a_fail_with_its_logs(runtime, ns, tmp_path):
+    text = textwrap.dedent("""
+        apiVersion: batch/v1
+        kind: Job
+        metadata: {name: failing}
+        spec:
+          template:
+            spec:
+              restartPolicy: Never
+              containers: [{name: main, image: busybox, command: ["sh", "-c", "echo broken; exit 4"]}]
+    """)
+    (tmp_path / "p.yaml").write_text(text)
+    pods = runtime.apply(tmp_path / "p.yaml", ns)
+    assert [p.name for p in pods] == ["failing"]
+    with pytest.raises(StepError, match="exited") as err:
+        runtime.wait_running(pods[0], timeout=30)
+    assert "exit=4" in err.value.diagnostics and "broken" in err.value.diagnostics
+
+
+def test_a_cronjob_is_a_runtime_limit(runtime, ns, tmp_path):
+    (tmp_path / "c.yaml").write_text(textwrap.dedent("""
+        apiVersion: batch/v1
+        kind: CronJob
+        metadata: {name: hello}
+        spec:
+          schedule: "* * * * *"
+          jobTemplate: {spec: {template: {spec: {restartPolicy: OnFailure,
+                                                  containers: [{name: m, image: busybox}]}}}}
+    """))
+    with pytest.raises(RuntimeLimit, match=r"podman kube play cannot create a CronJob \(hello\); runs on --runtime kind"):
+        runtime.apply(tmp_path / "c.yaml", ns)

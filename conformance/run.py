@@ -23,8 +23,9 @@ from typing import ClassVar
 from .compare import Bindings, UnboundPlaceholder, compare_output
 from .manifests import PLACEHOLDER_VALUE, check_snippet, looks_like_manifest, validate_manifest
 from .pages import EXAMPLES_URL_RE, Page
-from .runtime import PodRef, Runtime, RuntimeUnavailable, Session, StepError
+from .runtime import ExecResult, PodRef, Runtime, RuntimeLimit, RuntimeUnavailable, Session, StepError
 from .runtime.images import ImageUnavailable
+from .runtime.podman_manifest import kubectl_config_file
 from .steps import Command, Step
 from .verdict import Outcome, Verdict, combine
 
@@ -124,6 +125,14 @@ class PageRun:
             # no registry and no offline recipe: the pod cannot start here; not the page's fault
             self.unavailable = f"see line {step.line}"
             return Outcome(Verdict.SKIP, [f"cannot run here: {err}"], getattr(err, "diagnostics", ""))
+        except RuntimeLimit as err:
+            # beyond this runtime (a kind it cannot create, host access it refuses): nothing of the
+            # manifest was created; later steps naming its objects or needing its pods skip, pointing here
+            for name in err.objects:
+                self.not_created.setdefault(name, f"line {step.line}: {err.reason}")
+            if err.pods:
+                self.unavailable = f"see line {step.line}"
+            return Outcome.skipped(f"cannot run on this runtime: {err.reason}")
         except RuntimeUnavailable:
             raise
         except StepError as err:
@@ -341,6 +350,16 @@ class PageRun:
         if not runtime.kubernetes_api:
             if args.verb == "exec" and args.command:
                 return self._exec(command, args, runtime)
+            if args.verb == "logs" and (args.positional or args.files):
+                # `kubectl logs POD [-c C]` (`-f POD` parses as a file): compared with the page's output
+                pod = self._pod(args.target or args.files[0])
+                return self._retrying(command, lambda: ExecResult(0, runtime.logs(pod, args.container)),
+                                      read_only=True)
+            config = kubectl_config_file(command.argv, self.workdir)
+            if config is not None:
+                # `kubectl create configmap|secret generic NAME --from-literal...`: kept for later pods
+                runtime.apply(config, self.namespace)
+                return Outcome.passed(f"{config.stem} kept for the pods of later steps"), None
             if args.verb == "delete" and args.kind_names:
                 return self._delete(args, runtime), None
             stdin = "heredoc " if command.heredocs else ""
@@ -370,6 +389,7 @@ class PageRun:
                       f"{shown[0]})") if shown else ""
             details.append(f"{path.name}{source}: "
                            + (", ".join(f"pod/{p.name} running" for p in pods) or "applied"))
+            details += runtime.apply_notes()      # what the runtime changed to play it (e.g. ports)
         note = "; ".join(details)
         if command.expected:
             note += f" (the output shown at line {command.expected_line} is kubectl's and was not compared)"

@@ -110,12 +110,43 @@ def test_session_strips_escapes_from_output(busybox_session):
     assert "\x1b" not in typed.output
 
 
-def test_session_status_probe_forks_nothing(busybox_session):
-    # the status line is `echo <marker>$?`: builtins only, so the shell's next child
-    # gets the PID right after the previous one
-    first = int(busybox_session.type("sh -c 'echo $$'").output)
-    second = int(busybox_session.type("sh -c 'echo $$'").output)
-    assert second == first + 1
+def test_session_status_probe_forks_nothing(tmp_path):
+    # the status line is `echo <marker>$?`: builtins only, so the shell's next child gets
+    # the PID right after the previous one. In a PID namespace of its own (as in a pod),
+    # no other process on the machine can take a PID in between.
+    if BUSYBOX is None or shutil.which("unshare") is None:
+        pytest.skip("needs busybox and unshare")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PS1": "/ # ", "TERM": "xterm", "ENV": ""}
+    child = pexpect.spawn("unshare", ["--pid", "--fork", "--mount-proc", BUSYBOX, "sh", "-i"], env=env,
+                          cwd=str(tmp_path), encoding="utf-8", dimensions=(40, 200), timeout=10)
+    try:
+        session = PtySession(child, close_keys=["\x04"], description="busybox in its own PID namespace")
+    except StepError as err:
+        child.close(force=True)
+        pytest.skip(f"cannot make a PID namespace here: {err.diagnostics[-200:]}")
+    try:
+        first = int(session.type("sh -c 'echo $$'").output)
+        second = int(session.type("sh -c 'echo $$'").output)
+        assert second == first + 1
+    finally:
+        session.close()
+
+
+def test_session_follows_a_prompt_that_shows_the_working_directory(tmp_path):
+    # bash's "user@host:/dir# " changes with `cd`: the session must still see it come back
+    bash = shutil.which("bash")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PS1": "root@pod:\\w# ", "TERM": "xterm"}
+    child = pexpect.spawn(bash, ["--norc", "--noprofile", "-i"], env=env, cwd="/", encoding="utf-8",
+                          dimensions=(40, 200), timeout=10)
+    session = PtySession(child, close_keys=["\x04"], description="local bash")
+    try:
+        assert session.prompt == "root@pod:/# "
+        typed = session.type("cd /usr/share", timeout=5)
+        assert typed.status == 0 and session.prompt == "root@pod:/usr/share# "
+        typed = session.type("pwd", timeout=5)
+        assert typed.output == "/usr/share" and typed.status == 0
+    finally:
+        session.close()
 
 
 def test_session_empty_output(busybox_session):

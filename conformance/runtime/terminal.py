@@ -174,6 +174,7 @@ class PtySession(Session):
         self._closed = False
         self.transcript: list[str] = []        # raw bytes seen, for diagnostics
         self.prompt = self._first_prompt(start_timeout)
+        self._prompt_shape = prompt_shape(self.prompt)
 
     # -- reading ---------------------------------------------------------------------
 
@@ -225,7 +226,7 @@ class PtySession(Session):
 
     def _prompt_back(self, screen: Screen) -> bool:
         lines = screen.lines()
-        return len(lines) >= 2 and lines[-1] == self.prompt
+        return len(lines) >= 2 and bool(self._prompt_shape.match(lines[-1]))
 
     def type(self, command: str, timeout: float = 20.0) -> Typed:
         if self._closed:
@@ -240,6 +241,7 @@ class PtySession(Session):
                 return Typed(output=_between(screen.lines(), None), status=None)
             raise StepError(f"{self._description}: no prompt {timeout:.0f} s after typing {command!r}",
                             diagnostics=screen.text()[-4000:])
+        self.prompt = screen.lines()[-1]        # `cd` changes it: "root@pod:/data/redis#"
         output = _between(screen.lines(), self.prompt)
         status = self._status(deadline) if SHELL_PROMPT.search(self.prompt) else None
         return Typed(output=output, status=status)
@@ -284,6 +286,19 @@ class PtySession(Session):
             self._child.close(force=True)
             if self._on_close:
                 self._on_close()
+
+
+def prompt_shape(prompt: str) -> re.Pattern[str]:
+    """What the prompt looks like wherever the shell is: the working directory in it changes.
+
+    "root@redis:/data# " after `cd redis` is "root@redis:/data/redis# "; busybox's "/ # " is
+    "/tmp # ". The part before the directory and the final # or $ stay.
+    """
+    m = re.search(r"[/~]", prompt)
+    end = prompt.rstrip()[-1:] if prompt.strip() else ""
+    if m is None or end not in ("#", "$", ">", "%"):
+        return re.compile(re.escape(prompt) + r"\Z")
+    return re.compile(re.escape(prompt[:m.start()]) + r"[/~][^\n]*" + re.escape(end) + r" ?\Z")
 
 
 def _between(lines: list[str], prompt: str | None) -> str:

@@ -22,6 +22,9 @@ from .blocks import (
     line_starts,
 )
 
+# a line that is only an examples file name, as the website prints it above a manifest
+FILE_NAME_LINE = re.compile(r"^\s*[\w.-]+(?:/[\w.-]+)*\.(?:ya?ml|json)\s*$")
+
 
 def _is_command_line(stripped: str) -> bool:
     if PROMPT_LINE.match(stripped) and not stripped.startswith("# "):
@@ -61,8 +64,10 @@ def lex_rendered(text: str) -> list[Block]:
             continue
         # a list item starts a paragraph; so does a command right after a line ending with ':'
         # (rendered list items run straight into their code: "...must be deleted:\n    kubectl ...")
+        # and so does a manifest right under its file name ("pods/simple-pod.yaml\napiVersion: v1")
         if current is not None and (LIST_ITEM.match(line) or (
-                lines[index - 1].rstrip().endswith(":") and _is_command_line(line.strip()))):
+                lines[index - 1].rstrip().endswith(":") and _is_command_line(line.strip())) or (
+                FILE_NAME_LINE.match(lines[index - 1]) and YAML_KEY.match(line.strip()))):
             paragraphs.append((current, index - 1))
             current = None
         if current is None:
@@ -91,6 +96,11 @@ def lex_rendered(text: str) -> list[Block]:
     for first, last in paragraphs:
         para = lines[first:last + 1]
         is_list_item = bool(LIST_ITEM.match(para[0]))
+        if len(para) == 1 and FILE_NAME_LINE.match(para[0]):
+            # the caption of the manifest that follows: prose, read by the run as its file name
+            flush()
+            previous_prose = para[0].strip()
+            continue
         if not is_list_item and _starts_code(para):
             flush()
             prose_before_block = previous_prose

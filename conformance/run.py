@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import ClassVar
 
 from .compare import Bindings, UnboundPlaceholder, compare_output
-from .manifests import PLACEHOLDER_VALUE, check_snippet, looks_like_manifest, validate_manifest
+from .manifests import (
+    PLACEHOLDER_VALUE,
+    check_snippet,
+    load_all,
+    looks_like_manifest,
+    validate_manifest,
+    without_elisions,
+)
 from .pages import EXAMPLES_URL_RE, Page
 from .runtime import ExecResult, PodRef, Runtime, RuntimeLimit, RuntimeUnavailable, Session, StepError
 from .runtime.images import ImageUnavailable
@@ -588,7 +595,7 @@ def _container_commands(path: Path) -> dict[str, dict[str, list[str]]]:
     """pod -> container -> command + args, as the manifest writes them (Pods only)."""
     import yaml
     try:
-        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        documents = load_all(without_elisions(path.read_text(encoding="utf-8")))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return {}
     found: dict[str, dict[str, list[str]]] = {}
@@ -629,7 +636,7 @@ def shown_file_name(page_text: str, block_line: int) -> str:
 def _object_names(manifest: str) -> list[str]:
     import yaml
     try:
-        documents = list(yaml.safe_load_all(manifest))
+        documents = load_all(without_elisions(manifest))
     except yaml.YAMLError:
         return []
     return [str(d["metadata"]["name"]) for d in documents

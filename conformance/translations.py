@@ -15,6 +15,7 @@ import yaml
 
 from .lex_markdown import lex_markdown
 from .lex_rendered import lex_rendered
+from .manifests import load_all, without_elisions
 from .pages import LANGUAGE_RE, Page, load_page
 from .steps import Step, steps_for
 
@@ -71,7 +72,7 @@ def _signature(page: Page, step: Step) -> tuple[str, object]:
             path = page.resolve_example(step.manifest_file)
             text = path.read_text(encoding="utf-8") if path else f"<missing {step.manifest_file}>"
         try:
-            return "manifest", list(yaml.safe_load_all(text))
+            return "manifest", load_all(without_elisions(text))
         except yaml.YAMLError:
             return "manifest", _squash(text)
     if step.commands:

@@ -86,3 +86,11 @@ def test_code_inside_html_comments_is_not_a_block():
             "<!--\n{{% code_sample file=\"pods/a.yaml\" %}}\n-->\n")
     blocks = lex_markdown(text)
     assert [(b.line, b.text) for b in blocks] == [(11, "# 在容器中运行\nps ax")]
+
+
+def test_rendered_manifest_right_under_its_file_name_is_a_block():
+    text = ("Create the Pod:\n\npods/simple.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n\n"
+            "Apply it:\n\nkubectl apply -f https://k8s.io/examples/pods/simple.yaml\n")
+    blocks = lex_rendered(text)
+    assert [(b.line, b.text.split("\n")[0]) for b in blocks] == [
+        (4, "apiVersion: v1"), (11, "kubectl apply -f https://k8s.io/examples/pods/simple.yaml")]

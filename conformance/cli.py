@@ -2,7 +2,7 @@
 
   conformance run [PATH|FILE ...] [--runtime podman|kind|kubeconfig] [--lang LANG ...] [--strict]
                   [--json FILE] [--junitxml FILE] [-k EXPR] [kind/kubeconfig options]
-  conformance summary REPORT.json ... [--markdown]
+  conformance summary REPORT.json ... [--markdown | --pages]
   conformance clean
   conformance setup
 
@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     summary = sub.add_parser("summary", help="merge JSON reports into one table")
     summary.add_argument("reports", nargs="+", type=Path)
     summary.add_argument("--markdown", action="store_true", help="GitHub markdown table")
+    summary.add_argument("--pages", action="store_true",
+                         help="one row per page: blocks found, verdict counts, coverage, fails")
 
     sub.add_parser("clean", help="remove every pod the suite left in its own podman storage")
     sub.add_parser("setup", help="install what the podman runtime needs on this host (as root, with apt-get)")
@@ -129,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.pytest_args = extra
     if args.command == "summary":
-        from .report import merge_summary
-        print(merge_summary(args.reports, markdown=args.markdown))
+        from .report import merge_summary, pages_table
+        print(pages_table(args.reports) if args.pages else merge_summary(args.reports, markdown=args.markdown))
         return 0
     if args.command == "setup":
         from .host import ensure

@@ -164,3 +164,31 @@ def merge_summary(reports: list[Path], markdown: bool = True) -> str:
         return "\n".join(out)
     widths = [max(len(r[i]) for r in [header] + rows + [totals]) for i in range(len(header))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in [header] + rows + [totals])
+
+
+def pages_table(reports: list[Path]) -> str:
+    """A Markdown row per page: blocks found, verdicts, what was checked, and every fail."""
+    header = ["page", "lang", "blocks", "pass", "drift", "fail", "skip", "blocked", "checked", "status", "fails"]
+    rows = []
+    for path in reports:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        fails: dict[str, list[str]] = {}
+        for block in data.get("blocks", []):
+            if block["verdict"] == "fail":
+                fails.setdefault(block["path"], []).append(f"{block['line']}: {_short(block['reason'])}")
+        for page in data.get("pages", []):
+            cov = page.get("coverage")
+            if not cov:
+                continue
+            counts = cov["verdicts"]
+            checked = ", ".join(f"{cov[k]} {k}" for k in ("compared", "validated", "ran") if cov[k]) or "-"
+            rows.append([f"`{page['path']}`", page.get("language") or "", str(cov["found"])]
+                        + [str(counts.get(v, 0)) for v in VERDICT_ORDER]
+                        + [checked, cov["status"], "<br>".join(fails.get(page["path"], [])) or "-"])
+    return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+                     + ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows])
+
+
+def _short(reason: str, width: int = 120) -> str:
+    first = reason.split("; ")[0].replace("\n", " ")
+    return first if len(first) <= width else first[: width - 1] + "…"

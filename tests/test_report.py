@@ -45,3 +45,15 @@ def test_verdict_table_names_every_reason_and_shows_fail_diffs():
     assert "because drift" in text and "PID 14 changed" in text and "USER differs" in text
     assert "line 12 !  14 ..." in text
     assert text.endswith("total: 0 pass, 1 drift, 1 fail, 0 skip, 0 blocked")
+
+
+def test_pages_table_has_a_row_per_page_with_counts_and_fails(tmp_path):
+    recorder = _run([(5, "pass"), (9, "fail")], "x")
+    recorder.blocks[0].checked = "compared"
+    recorder.pages.append({"path": "docs/en/p.md", "language": "en"})
+    target = tmp_path / "r.json"
+    recorder.write_json(target)
+    from conformance.report import pages_table
+    lines = pages_table([target]).split("\n")
+    assert lines[0].startswith("| page | lang | blocks | pass | drift | fail | skip | blocked |")
+    assert lines[2] == "| `docs/en/p.md` | en | 2 | 1 | 0 | 1 | 0 | 0 | 1 compared | fail | 9: because fail |"

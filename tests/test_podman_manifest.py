@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from conformance.runtime import RuntimeLimit
+from conformance.runtime.podman_kubelet import NODE_NAME, Hook, network_failure
 from conformance.runtime.podman_manifest import ALLOWED_CAPABILITIES, kubectl_config_file, prepare
 
 P = "ns1"
@@ -21,6 +22,16 @@ def pod(name="web", containers=None, **spec) -> dict:
 
 def docs(text: str) -> list:
     return [d for d in yaml.safe_load_all(text) if d]
+
+
+def without_service_env(spec: dict) -> dict:
+    """The spec without the `kubernetes` Service env the played copy adds to every container."""
+    for key in ("initContainers", "containers"):
+        for container in spec.get(key) or []:
+            container["env"] = [e for e in container.get("env", []) if not e["name"].startswith("KUBERNETES_")]
+            if not container["env"]:
+                del container["env"]
+    return spec
 
 
 def played(play, kind="Pod") -> dict:
@@ -173,7 +184,7 @@ spec:
     spec = played(play)["spec"]
     assert spec["volumes"][0] == {"name": "s", "configMap": {"name": "ns1_secret_creds", "defaultMode": 256}}
     assert spec["volumes"][1] == {"name": "c", "configMap": {"name": "ns1_creds"}}
-    env = spec["containers"][0]["env"]
+    env = [e for e in spec["containers"][0]["env"] if not e["name"].startswith("KUBERNETES_")]
     assert env[0]["valueFrom"] == {"configMapKeyRef": {"name": "ns1_secret_creds", "key": "password"}}
     assert env[1]["valueFrom"] == {"configMapKeyRef": {"name": "ns1_creds", "key": "lives"}}
     assert spec["containers"][0]["envFrom"] == [{"configMapRef": {"name": "ns1_secret_creds"}}]
@@ -218,7 +229,7 @@ def test_what_the_page_keeps_is_played_unchanged(tmp_path):
             "containers": [container], "securityContext": {"fsGroup": 2000}}
     original = json.loads(json.dumps(pod(**spec)))
     play = prepare([original], tmp_path, P)
-    assert played(play)["spec"] == pod(**spec)["spec"]
+    assert without_service_env(played(play)["spec"]) == pod(**spec)["spec"]
     assert play.notes == []
 
 
@@ -231,3 +242,87 @@ def test_kubectl_create_configmap_and_secret_from_literals(tmp_path):
     assert kubectl_config_file(["kubectl", "create", "configmap", "g", "--from-file=x.properties"], tmp_path) is None
     assert kubectl_config_file(["kubectl", "create", "secret", "docker-registry", "r"], tmp_path) is None
     assert kubectl_config_file(["kubectl", "get", "configmap", "special"], tmp_path) is None
+
+
+# --- what the kubelet does and kube play does not (podman_kubelet) ----------------------------------
+
+def env_of(play, index=0) -> dict:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in played(play)["spec"]["containers"][index]["env"]}
+
+
+def test_downward_api_fields_podman_cannot_resolve_get_the_values_the_runtime_stands_for(tmp_path):
+    paths = ["spec.nodeName", "status.hostIP", "status.podIP", "status.podIPs", "spec.serviceAccountName",
+             "metadata.namespace", "metadata.name", "metadata.labels['app']"]
+    container = {"name": "main", "image": "busybox",
+                 "env": [{"name": f"V{i}", "valueFrom": {"fieldRef": {"fieldPath": p}}} for i, p in enumerate(paths)]}
+    play = prepare([pod(containers=[container])], tmp_path, P)
+    env = env_of(play)
+    assert [env[f"V{i}"] for i in range(5)] == [NODE_NAME, "127.0.0.1", "127.0.0.1", "127.0.0.1", "default"]
+    assert env["V5"] == "default"
+    assert env["V6"] == {"fieldRef": {"fieldPath": "metadata.name"}}          # podman resolves these
+    assert env["V7"] == {"fieldRef": {"fieldPath": "metadata.labels['app']"}}
+    assert any("spec.nodeName" in n and NODE_NAME in n for n in play.notes)
+    assert any("status.hostIP" in n and "loopback only" in n for n in play.notes)
+    named = pod(containers=[container], serviceAccountName="reader", nodeName="worker-1")
+    named["metadata"]["namespace"] = "team"
+    env = env_of(prepare([named], tmp_path, P))
+    assert (env["V0"], env["V4"], env["V5"]) == ("worker-1", "reader", "team")
+
+
+def test_the_kubernetes_service_env_is_set_as_the_kubelet_does_unless_the_container_sets_it(tmp_path):
+    container = {"name": "main", "image": "debian", "command": ["printenv"], "args": ["KUBERNETES_PORT"],
+                 "env": [{"name": "KUBERNETES_SERVICE_PORT", "value": "6443"}]}
+    play = prepare([pod(containers=[container], initContainers=[{"name": "init", "image": "busybox"}])],
+                   tmp_path, P)
+    env = env_of(play)
+    assert env["KUBERNETES_PORT"] == "tcp://10.96.0.1:443" and env["KUBERNETES_SERVICE_HOST"] == "10.96.0.1"
+    assert env["KUBERNETES_SERVICE_PORT"] == "6443"
+    assert [e["name"] for e in played(play)["spec"]["containers"][0]["env"]].count("KUBERNETES_SERVICE_PORT") == 1
+    assert "KUBERNETES_PORT" in {e["name"] for e in played(play)["spec"]["initContainers"][0]["env"]}
+    assert any("`kubernetes` Service" in n for n in play.notes)      # the page looks at it
+
+
+def test_lifecycle_hooks_are_taken_out_for_the_runtime_to_run(tmp_path):
+    lifecycle = {"postStart": {"exec": {"command": ["/bin/sh", "-c", "echo hi > /m"]}},
+                 "preStop": {"sleep": {"seconds": 2}}}
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+                  "spec": {"replicas": 2, "template": {"spec": {"containers": [
+                      {"name": "web", "image": "nginx", "lifecycle": lifecycle}]}}}}
+    play = prepare([deployment], tmp_path, P)
+    assert "lifecycle" not in played(play, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert set(play.hooks) == {"d-pod-0", "d-pod-1"}
+    hooks = play.hooks["d-pod-0"]["web"]
+    assert hooks["postStart"] == Hook("postStart", "exec", ("/bin/sh", "-c", "echo hi > /m"))
+    assert hooks["preStop"] == Hook("preStop", "sleep", seconds=2.0)
+    assert any("postStart hook" in n and "run by the suite" in n for n in play.notes)
+
+
+@pytest.mark.parametrize("handler", [{"httpGet": {"path": "/", "port": 80}}, {"tcpSocket": {"port": 80}}])
+def test_hooks_the_kubelet_sends_over_the_pod_network_are_a_limit(tmp_path, handler):
+    container = {"name": "web", "image": "nginx", "lifecycle": {"preStop": handler}}
+    with pytest.raises(RuntimeLimit, match=f"preStop hook is a {next(iter(handler))} request.*loopback only") as err:
+        prepare([pod(containers=[container])], tmp_path, P)
+    assert err.value.pods == ("web",)
+
+
+@pytest.mark.parametrize("output", [
+    "Connecting to info.cern.ch (188.184.67.127:80)\nwget: bad address 'info.cern.ch'",
+    "curl: (6) Could not resolve host: example.com",
+    "wget: unable to resolve host address 'example.com'",
+    "Temporary failure resolving 'deb.debian.org'",
+    "ping: sendto: Network is unreachable",
+    "dial tcp: lookup example.com on 10.96.0.10:53: no such host",
+    "curl: (7) Failed to connect to 93.184.216.34 port 80: Connection refused",
+])
+def test_output_that_says_the_pod_had_no_network_is_recognised(output):
+    assert network_failure(output) == output.splitlines()[-1]
+
+
+@pytest.mark.parametrize("output", [
+    "wget: can't connect to remote host (127.0.0.1): Connection refused",
+    "curl: (7) Failed to connect to localhost port 8080: Connection refused",
+    "sh: connect: Connection refused",
+    "cat: /usr/share/message: No such file or directory",
+])
+def test_other_failures_are_not_taken_for_a_missing_network(output):
+    assert network_failure(output) is None

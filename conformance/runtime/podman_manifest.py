@@ -13,6 +13,9 @@ The page's file is never played as is. This module turns its documents into a co
   use a Secret document), every ConfigMap under a name of this namespace's own (podman makes
   a named volume of it); kinds podman cannot play are left out with a note, or RuntimeLimit
   when nothing is left.
+- what the kubelet does and kube play does not (podman_kubelet): lifecycle hooks are taken out
+  for the runtime to run, Downward API fields podman has no source for get the values this
+  runtime stands for, the `kubernetes` Service's env is set.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .base import RuntimeLimit
+from .podman_kubelet import Hook, stand_in_env, take_hooks
 
 ELSEWHERE = "runs on --runtime kind"
 #: podman's defaults (adding them changes nothing) and capabilities that act only inside the
@@ -46,6 +50,7 @@ class PlayCopy:
     configs: dict[str, dict] = field(default_factory=dict)   # ConfigMaps/Secrets this file declared (played form)
     volumes: set[str] = field(default_factory=set)           # named volumes podman makes of ConfigMaps
     pods: dict[str, list[str]] = field(default_factory=dict)  # pod name -> its container names
+    hooks: dict[str, dict[str, dict[str, Hook]]] = field(default_factory=dict)  # pod -> container -> event -> hook
 
 
 def config_name(prefix: str, kind: str, name: str) -> str:
@@ -111,6 +116,8 @@ def prepare(documents: list, node_root: Path, prefix: str, known: dict[str, dict
             _refuse_host_access(spec, doc.get("kind", "Pod"), name)
             _rewrite_spec(spec, play, node_root, prefix, configs)
             _empty_dirs(spec, node_root.parent / "emptydir" / name)
+            stand_in_env(spec, doc, play.notes)
+            hooks = take_hooks(spec, play.notes)
         except RuntimeLimit as err:
             # nothing of this file is played: later steps naming its objects skip, pointing here
             err.objects = tuple(declared_names(documents))
@@ -118,10 +125,13 @@ def prepare(documents: list, node_root: Path, prefix: str, known: dict[str, dict
             raise
         containers = [c.get("name") for c in spec.get("containers") or [] if isinstance(c, dict)]
         if doc.get("kind") == "Deployment":
-            for i in range(int((doc.get("spec") or {}).get("replicas", 1) or 1)):
-                play.pods[f"{name}-pod-{i}"] = containers     # podman 4's naming
+            names = [f"{name}-pod-{i}" for i in range(int((doc.get("spec") or {}).get("replicas", 1) or 1))]
         else:
-            play.pods[name] = containers
+            names = [name]             # (a Deployment's pods: podman 4's naming)
+        for pod_name in names:
+            play.pods[pod_name] = containers
+            if hooks:
+                play.hooks[pod_name] = hooks
     if workloads:
         play.documents = list(configs.values()) + claims + workloads
     elif claims:

@@ -493,3 +493,100 @@ def test_a_cronjob_is_a_runtime_limit(runtime, ns, tmp_path):
     """))
     with pytest.raises(RuntimeLimit, match=r"podman kube play cannot create a CronJob \(hello\); runs on --runtime kind"):
         runtime.apply(tmp_path / "c.yaml", ns)
+
+
+# --- what the kubelet does and kube play 4.3 does not ---------------------------------------------
+
+def test_lifecycle_hooks_run_after_start_and_before_delete(runtime, ns, tmp_path):
+    hooks = {"postStart": {"exec": {"command": ["sh", "-c", "echo Hello from postStart > /tmp/message"]}},
+             "preStop": {"exec": {"command": ["sh", "-c", "echo stopping > /node/prestop"]}}}
+    manifest = write_manifest(tmp_path / "p.yaml", "hooks", containers=[
+        {"name": "main", "image": "busybox", "command": ["sleep", "3600"], "lifecycle": hooks,
+         "volumeMounts": [{"name": "node", "mountPath": "/node"}]}])
+    text = yaml.safe_load(manifest.read_text())
+    text["spec"]["volumes"] = [{"name": "node", "hostPath": {"path": "/hooks"}}]
+    manifest.write_text(yaml.safe_dump(text))
+    pods = runtime.apply(manifest, ns)
+    runtime.wait_running(pods[0])
+    assert runtime.exec(pods[0], "main", ["cat", "/tmp/message"]).stdout == "Hello from postStart\n"
+    assert any("postStart hook" in n and "run by the suite" in n for n in runtime.apply_notes())
+    runtime.delete(pods[0])
+    assert (runtime.work_dir(ns) / "node" / "hooks" / "prestop").read_text() == "stopping\n"
+    assert "hooks" not in pods_in_storage(runtime)
+
+
+def test_a_failing_post_start_hook_is_a_fail_with_its_output(runtime, ns, tmp_path):
+    manifest = write_manifest(tmp_path / "p.yaml", "badhook", containers=[
+        {"name": "main", "image": "busybox", "command": ["sleep", "3600"],
+         "lifecycle": {"postStart": {"exec": {"command": ["sh", "-c", "echo no such thing; exit 7"]}}}}])
+    with pytest.raises(StepError, match=r"postStart hook of main .*failed \(exit 7\).*FailedPostStartHook") as err:
+        runtime.apply(manifest, ns)
+    assert not isinstance(err.value, RuntimeLimit) and "no such thing" in err.value.diagnostics
+
+
+@pytest.mark.parametrize("policy, code, restarted", [
+    ("Never", 1, False), ("OnFailure", 0, False), ("OnFailure", 1, True), ("Always", 0, True)])
+def test_restart_policies_are_kubernetes_ones(runtime, ns, tmp_path, policy, code, restarted):
+    # podman 4.3 kube play sets each container's restart policy from the pod's: no, on-failure, always
+    name = f"restart-{policy.lower()}-{code}"
+    pods = runtime.apply(write_manifest(tmp_path / "p.yaml", name, restart=policy, containers=[
+        {"name": "main", "image": "busybox", "command": ["sh", "-c", f"echo run; exit {code}"]}]), ns)
+    record = runtime._states(pods[0])[f"{name}-main"]
+    assert record["HostConfig"]["RestartPolicy"]["Name"] == {"Never": "no", "OnFailure": "on-failure",
+                                                              "Always": "always"}[policy]
+    time.sleep(1.5)
+    assert (runtime._states(pods[0])[f"{name}-main"]["RestartCount"] > 0) == restarted
+
+
+def test_a_pod_that_runs_to_completion_sees_the_kubernetes_service_env(runtime, ns, tmp_path):
+    # the define-command-argument page: `printenv HOSTNAME KUBERNETES_PORT` with OnFailure exits 0 only
+    # where the kubelet's env of the `kubernetes` Service is set; without it, podman restarts it in a loop
+    pods = runtime.apply(write_manifest(tmp_path / "p.yaml", "svcenv", restart="OnFailure", containers=[
+        {"name": "main", "image": "busybox",
+         "command": ["sh", "-c", 'echo "$KUBERNETES_PORT"; test -n "$KUBERNETES_SERVICE_HOST"']}]), ns)
+    runtime.wait_running(pods[0], timeout=30)
+    assert runtime.logs(pods[0]).splitlines() == ["tcp://10.96.0.1:443"]
+    assert runtime._states(pods[0])["svcenv-main"]["RestartCount"] == 0
+
+
+def test_downward_api_fields_podman_lacks_get_the_runtimes_values(runtime, ns, tmp_path):
+    env = [{"name": n, "valueFrom": {"fieldRef": {"fieldPath": p}}} for n, p in
+           (("NODE", "spec.nodeName"), ("HOST_IP", "status.hostIP"), ("SA", "spec.serviceAccountName"),
+            ("NAME", "metadata.name"))]
+    pods = runtime.apply(write_manifest(tmp_path / "p.yaml", "dapi", restart="Never", containers=[
+        {"name": "main", "image": "busybox", "command": ["sh", "-c", "echo $NODE $HOST_IP $SA $NAME"],
+         "env": env}]), ns)
+    runtime.wait_running(pods[0], timeout=30)
+    assert runtime.logs(pods[0]).split() == ["conformance-node", "127.0.0.1", "default", "dapi"]
+
+
+def test_an_init_container_that_needs_the_network_is_a_limit_with_its_output(runtime, ns, tmp_path):
+    manifest = write_manifest(tmp_path / "p.yaml", "initnet")
+    text = yaml.safe_load(manifest.read_text())
+    text["spec"]["initContainers"] = [{"name": "fetch", "image": "busybox",
+                                       "command": ["wget", "-O", "/tmp/index.html", "http://example.com"]}]
+    manifest.write_text(yaml.safe_dump(text))
+    with pytest.raises(RuntimeLimit, match=r"init container 'fetch' of pod initnet exited 1 .*bad address") as err:
+        runtime.apply(manifest, ns)
+    assert "needs network access from the pod; podman pods here have loopback only" in err.value.reason
+    assert err.value.pods == ("initnet",) and "bad address 'example.com'" in err.value.diagnostics
+    assert "initnet" not in pods_in_storage(runtime)
+
+
+def test_an_init_container_failing_otherwise_stays_a_fail_with_its_output(runtime, ns, tmp_path):
+    manifest = write_manifest(tmp_path / "p.yaml", "initbad")
+    text = yaml.safe_load(manifest.read_text())
+    text["spec"]["initContainers"] = [{"name": "setup", "image": "busybox",
+                                       "command": ["sh", "-c", "echo cannot configure; exit 5"]}]
+    manifest.write_text(yaml.safe_dump(text))
+    with pytest.raises(StepError, match=r"init container 'setup' of pod initbad exited with code 5") as err:
+        runtime.apply(manifest, ns)
+    assert not isinstance(err.value, RuntimeLimit) and "cannot configure" in err.value.diagnostics
+
+
+def test_an_app_container_that_needs_the_network_is_a_limit(runtime, ns, tmp_path):
+    pods = runtime.apply(write_manifest(tmp_path / "p.yaml", "appnet", restart="Never", containers=[
+        {"name": "main", "image": "busybox", "command": ["wget", "-O-", "http://example.com"]}]), ns)
+    with pytest.raises(RuntimeLimit, match=r"pod appnet: .*exited \(1\).*bad address.*loopback only") as err:
+        runtime.wait_running(pods[0], timeout=30)
+    assert "exit=1" in err.value.diagnostics

@@ -27,11 +27,13 @@ class RuntimeLimit(StepError):
 
     Not the page's fault: the step is a skip with `reason`, which names the runtime's limit and
     where the page runs instead. `objects`: names the manifest declares, none of which were
-    created; `pods`: the pods among them (later steps that need them skip, pointing here).
+    created; `pods`: the pods among them (later steps that need them skip, pointing here);
+    `diagnostics`: what was seen that shows the limit (e.g. a container's output).
     """
 
-    def __init__(self, reason: str, objects: tuple[str, ...] = (), pods: tuple[str, ...] = ()):
-        super().__init__(reason)
+    def __init__(self, reason: str, objects: tuple[str, ...] = (), pods: tuple[str, ...] = (),
+                 diagnostics: str = ""):
+        super().__init__(reason, diagnostics)
         self.reason = reason
         self.objects = objects
         self.pods = pods

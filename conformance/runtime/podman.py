@@ -32,6 +32,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 import weakref
 from pathlib import Path
 
@@ -39,8 +40,9 @@ import pexpect
 import yaml
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_exponential, wait_fixed
 
-from .base import ExecResult, ImageInfo, PodRef, Runtime, RuntimeUnavailable, Session, StepError
+from .base import ExecResult, ImageInfo, PodRef, Runtime, RuntimeLimit, RuntimeUnavailable, Session, StepError
 from .images import ImageStore, ImageUnavailable, manifest_images
+from .podman_kubelet import POST_START_TIMEOUT, PRE_STOP_TIMEOUT, Hook, network_failure
 from .podman_manifest import declared_names, prepare
 from .terminal import PtySession
 
@@ -52,6 +54,8 @@ _HEX_ID = re.compile(r"^[0-9a-f]{64}$")
 _OPTIONS = {"pull", "network", "terminal", "probe_timeout", "pull_timeout", "apply_timeout", "recipes"}
 HOST_FORMAT = 1       # bump when the detection changes
 CRASH_LOOP = 3        # restarts after which a container that keeps exiting is a crash loop
+NO_NETWORK = "needs network access from the pod; podman pods here have loopback only; runs on --runtime kind"
+_INIT_FAILED = re.compile(r"init container ([0-9a-f]{12,64}) exited with code (-?\d+)")
 
 
 def default_cache_dir() -> Path:
@@ -306,6 +310,8 @@ class PodmanRuntime(Runtime):
         self._workdirs: set[str] = set()
         self._notes: list[str] = []
         self._sessions: dict[str, list[Session]] = {}
+        self._hooks: dict[str, dict[str, dict[str, Hook]]] = {}   # pod -> container -> event -> hook
+        self._hook_events: dict[str, list[str]] = {}              # pod -> what its hooks did
         self._started = False
 
     # -- podman calls ---------------------------------------------------------
@@ -543,9 +549,88 @@ class PodmanRuntime(Runtime):
                                    f"(imagePullPolicy: Always) and no registry answers here ({dead})",
                                    diagnostics=(result.stderr or "")[-4000:])
         if result.returncode != 0:
+            failed = _INIT_FAILED.search(result.stderr or "")
+            if failed:
+                self._init_failed(failed.group(1), int(failed.group(2)), manifest, documents, list(expected),
+                                  result.stderr or "")
             raise StepError(f"podman kube play {manifest.name} failed: {_last_line(result.stderr)}",
                             diagnostics=(result.stderr or "")[-4000:])
+        for ref in refs:
+            if ref.name in play.hooks:
+                self._hooks[ref.name] = play.hooks[ref.name]
+                self._post_start(ref)
         return refs
+
+    def _init_failed(self, container_id: str, code: int, manifest: Path, documents: list, pods: list[str],
+                     stderr: str) -> None:
+        """kube play stopped at an init container that exited non-zero: a StepError with its output, or
+        RuntimeLimit when the output says it could not reach the network, which pods here cannot.
+        The pod is removed now: podman restarts such an init container again and again."""
+        result = self._call(["container", "inspect", "--format", "{{.Name}}", container_id], timeout=30)
+        name = result.stdout.strip() or container_id[:12]
+        pod_name = next((p for p in pods if name.startswith(p + "-")), "")
+        logs = self._call(["logs", "--tail", "200", container_id], timeout=30, merge_output=True).stdout
+        what = f"init container {name[len(pod_name) + 1:] if pod_name else name!r} of pod {pod_name or '?'}"
+        diagnostics = f"{name}: exited {code}\n" + _tail(logs) + "\n" + stderr[-2000:]
+        with contextlib.suppress(StepError):
+            self._remove_pods([pod_name] if pod_name else [])
+        line = None if self.pod_network else network_failure(logs)
+        if line:
+            raise RuntimeLimit(f"{what} exited {code} after printing `{line}`: {NO_NETWORK}",
+                               objects=tuple(declared_names(documents)), pods=tuple(pods), diagnostics=diagnostics)
+        raise StepError(f"podman kube play {manifest.name} failed: {what} exited with code {code}: "
+                        f"{_last_line(logs) or 'no output'}", diagnostics=diagnostics)
+
+    # -- lifecycle hooks (kube play 4.3 ignores them; the suite runs them as the kubelet does) -----------
+
+    def _run_hook(self, container: str, hook: Hook, timeout: float) -> tuple[int | None, str]:
+        """(exit status, output) of one hook; status None when it did not finish within timeout."""
+        if hook.action == "sleep":
+            time.sleep(max(0.0, min(hook.seconds, timeout)))
+            return 0, ""
+        try:
+            result = self._podman(["exec", container, *hook.argv], timeout=timeout, merge_output=True)
+        except subprocess.TimeoutExpired:
+            return None, f"did not finish within {timeout:.0f} s"
+        return result.returncode, result.stdout
+
+    def _post_start(self, pod: PodRef) -> None:
+        """Each container's postStart hook, once kube play started it. A hook that fails is what the
+        kubelet makes of it: the container is killed (FailedPostStartHook), and the step fails with the
+        hook's output (or is a RuntimeLimit when that output says the network could not be reached)."""
+        for container, hooks in self._hooks.get(pod.name, {}).items():
+            hook = hooks.get("postStart")
+            if hook is None:
+                continue
+            name = f"{pod.name}-{container}"
+            status, output = self._run_hook(name, hook, POST_START_TIMEOUT)
+            event = f"postStart hook of {container} ({hook.describe()}): " + (
+                "completed" if status == 0 else f"failed ({'exit ' + str(status) if status is not None else output})")
+            self._hook_events.setdefault(pod.name, []).append(event)
+            if status == 0:
+                continue
+            self._call(["kill", name], timeout=30)
+            diagnostics = f"{event}\n{_tail(output)}"
+            line = None if self.pod_network else network_failure(output)
+            if line:
+                raise RuntimeLimit(f"pod {pod.name}: the {event}, printing `{line}`: {NO_NETWORK}",
+                                   pods=(pod.name,), diagnostics=diagnostics)
+            raise StepError(f"pod {pod.name}: the {event}; the kubelet kills the container "
+                            f"(FailedPostStartHook): {_last_line(output) or 'no output'}", diagnostics=diagnostics)
+
+    def _pre_stop(self, names: list[str], watched: bool = True) -> None:
+        """The preStop hooks of these pods' running containers, before they are deleted (each bounded,
+        as the kubelet bounds them by the grace period). A failed hook is an event; deletion goes on.
+        `watched` False (teardown, nobody looks any more): sleep hooks are not waited for."""
+        for pod_name in names:
+            for container, hooks in self._hooks.pop(pod_name, {}).items():
+                hook = hooks.get("preStop")
+                if hook is None or (hook.action == "sleep" and not watched):
+                    continue
+                status, output = self._run_hook(f"{pod_name}-{container}", hook, PRE_STOP_TIMEOUT)
+                self._hook_events.setdefault(pod_name, []).append(
+                    f"preStop hook of {container} ({hook.describe()}): "
+                    + ("completed" if status == 0 else f"failed ({_last_line(output) or status})"))
 
     def _own(self, pod_name: str) -> None:
         assert self.paths
@@ -647,7 +732,8 @@ class PodmanRuntime(Runtime):
                 policy = ((record.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name", "")
                 code, restarts = state.get("ExitCode"), record.get("RestartCount") or 0
                 if restarts >= CRASH_LOOP:
-                    return f"container {name} keeps exiting ({code}; restarted {restarts} times: a crash loop)"
+                    last = "" if state.get("Status") == "running" else f"exit {code}; "
+                    return f"container {name} keeps exiting ({last}restarted {restarts} times: a crash loop)"
                 if state.get("Status") == "running":
                     continue
                 ended = state.get("Status") in ("exited", "stopped")
@@ -667,7 +753,17 @@ class PodmanRuntime(Runtime):
         if outcome is True:
             return
         why = outcome if isinstance(outcome, str) else f"not all containers running after {timeout:.0f} s"
-        raise StepError(f"pod {pod.name}: {why}", diagnostics=self._diagnostics(pod))
+        diagnostics = self._diagnostics(pod)
+        if isinstance(outcome, str) and not self.pod_network:
+            for name, record in self._states(pod).items():
+                if (record.get("State") or {}).get("Status") == "running" and not record.get("RestartCount"):
+                    continue          # only what ended or restarted tells why the pod failed
+                logs = self._call(["logs", "--tail", "200", name], timeout=30, merge_output=True).stdout
+                line = network_failure(logs)
+                if line:
+                    raise RuntimeLimit(f"pod {pod.name}: {why}, after printing `{line}`: {NO_NETWORK}",
+                                       pods=(pod.name,), diagnostics=diagnostics)
+        raise StepError(f"pod {pod.name}: {why}", diagnostics=diagnostics)
 
     def _diagnostics(self, pod: PodRef) -> str:
         lines = []
@@ -676,8 +772,8 @@ class PodmanRuntime(Runtime):
                 state = record.get("State") or {}
                 lines.append(f"{name}: {state.get('Status', 'missing')} exit={state.get('ExitCode')} "
                              f"restarts={record.get('RestartCount', 0)} {state.get('Error') or ''}".rstrip())
-                logs = self._call(["logs", "--tail", "20", name], timeout=30, merge_output=True).stdout
-                lines += ["  " + line for line in logs.rstrip().splitlines()[-20:]]
+                logs = self._call(["logs", "--tail", "200", name], timeout=30, merge_output=True).stdout
+                lines.append(_tail(logs))
         except StepError as err:
             lines.append(str(err))
         return "\n".join(lines)
@@ -728,10 +824,11 @@ class PodmanRuntime(Runtime):
         if pod_id is None:
             records = self._inspect_pods([pod.name])
             pod_id = records[0]["Id"] if records else None
+        hooks = self._hook_events.get(pod.name, [])
         if pod_id is None:
-            return ""
+            return "\n".join(hooks)
         result = self._call(["events", "--stream=false", "--format", "json"], timeout=30)
-        lines = []
+        lines = list(hooks)
         for line in result.stdout.splitlines():
             try:
                 event = json.loads(line)
@@ -746,6 +843,7 @@ class PodmanRuntime(Runtime):
 
     def delete(self, pod: PodRef) -> None:
         self._require()
+        self._pre_stop([pod.name])
         self._remove_pods([pod.name])
         for pods in self._pods.values():
             pods.pop(pod.name, None)
@@ -755,10 +853,14 @@ class PodmanRuntime(Runtime):
             with contextlib.suppress(Exception):      # the pods go, whatever a session did
                 session.close()
         pods = self._pods.pop(namespace, {})
+        for name in pods:
+            self._hook_events.pop(name, None)
         volumes = self._volumes.pop(namespace, set())
         self._configs.pop(namespace, None)
         try:
             if self._started and pods:
+                with contextlib.suppress(Exception):     # the pods go, whatever a hook does
+                    self._pre_stop(sorted(pods), watched=False)
                 self._remove_pods(sorted(pods))
         finally:
             try:
@@ -836,6 +938,18 @@ def _container_names(record: dict, expected: list[str] | None) -> tuple[str, ...
     # the manifest's own containers, in its order; init containers (run to completion) left out
     ordered = [name for name in expected or [] if name in present]
     return tuple(ordered or present)
+
+
+def _tail(text: str, lines: int = 20) -> str:
+    """The last lines of a container's output, indented, runs of one repeated line told once (podman
+    restarts a failing container, and its log holds every run)."""
+    runs: list[list] = []
+    for line in (text or "").rstrip().splitlines():
+        if runs and runs[-1][0] == line:
+            runs[-1][1] += 1
+        else:
+            runs.append([line, 1])
+    return "\n".join(f"  {line}" + (f"  (x{count})" if count > 1 else "") for line, count in runs[-lines:])
 
 
 def _last_line(text: str | None) -> str:

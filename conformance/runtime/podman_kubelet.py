@@ -47,7 +47,10 @@ class Hook:
     seconds: float = 0.0
 
     def describe(self) -> str:
-        return f"exec `{' '.join(self.argv)}`" if self.action == "exec" else f"sleep {self.seconds:g} s"
+        if self.action == "sleep":
+            return f"sleep {self.seconds:g} s"
+        text = " ".join(self.argv)      # up to a `;`: a report splits its notes there
+        return f"exec `{text.split(';')[0].rstrip()}{' ...' if ';' in text else ''}`"
 
 
 def take_hooks(spec: dict, notes: list[str]) -> dict[str, dict[str, Hook]]:
@@ -123,8 +126,7 @@ def stand_in_env(spec: dict, doc: dict, notes: list[str]) -> None:
         container["env"] = [e for e in service_env() if e["name"] not in own] + list(env)
     for path, value in sorted(given.items()):
         notes.append(f"fieldRef {path} is {value!r}, the value the podman runtime stands for (podman kube play "
-                     "has no source for it" + (f"; the node is {NODE_NAME!r}" if path == "spec.nodeName" else "")
-                     + ("; pods here have loopback only" if value == LOOPBACK else "") + ")")
+                     "has no source for it" + (", pods here have loopback only" if value == LOOPBACK else "") + ")")
     if mentioned:
         notes.append(f"KUBERNETES_SERVICE_HOST and the other env of the `kubernetes` Service are set as the "
                      f"kubelet does, to kind's Service address {API_SERVICE_IP}:{API_SERVICE_PORT} (no API server "

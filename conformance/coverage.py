@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 SKIP_CLASSES: list[tuple[str, re.Pattern[str]]] = [
     ("version gate", re.compile(r"needs Kubernetes v\d|min-kubernetes-server-version")),
     ("needs a Kubernetes API", re.compile(r"needs a Kubernetes API")),
-    ("runtime limit", re.compile(r"runs on --runtime kind|cannot (?:create|play)|refused on podman", re.IGNORECASE)),
+    ("runtime limit", re.compile(r"runs on --runtime kind|cannot (?:create|play)|refused on podman|"
+                                 r"cannot run on this runtime", re.IGNORECASE)),
     ("image unavailable", re.compile(r"could not start here|cannot run here|not available here|no offline recipe")),
     ("no pod network", re.compile(r"needs network access|could not run here\)")),
     ("session did not open", re.compile(r"typed in the container session|opened no container session")),

@@ -139,7 +139,7 @@ class PageRun:
                 self.not_created.setdefault(name, f"line {step.line}: {err.reason}")
             if err.pods:
                 self.unavailable = f"see line {step.line}"
-            return Outcome.skipped(f"cannot run on this runtime: {err.reason}")
+            return Outcome(Verdict.SKIP, [f"cannot run on this runtime: {err.reason}"], err.diagnostics)
         except RuntimeUnavailable:
             raise
         except StepError as err:

@@ -307,3 +307,23 @@ def test_one_recipe_can_stand_for_the_same_image_under_another_name():
     for repository, package in [("docker.io/library/redis", "redis-server"), ("docker.io/polinux/stress", "stress"),
                                 ("docker.io/library/perl", "perl")]:
         assert recipes[repository].rootfs["debootstrap"]["include"] == [package]
+
+
+def test_offline_busybox_has_printenv_like_the_official_image(tmp_path):
+    """Debian's busybox-static has no printenv applet; the recipe's script behaves like it."""
+    import subprocess
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        pytest.skip("busybox is not installed here")
+    entry = load_recipes()["docker.io/library/busybox"].files["/bin/printenv"]
+    assert entry["mode"] == "0755"
+    script = tmp_path / "printenv"
+    script.write_text(entry["content"])
+
+    def printenv(*names):
+        return subprocess.run([busybox, "sh", str(script), *names], env={"GREETING": "hello world", "N": "1"},
+                              capture_output=True, text=True, check=False)
+    assert printenv("GREETING", "N").stdout == "hello world\n1\n" and printenv("GREETING").returncode == 0
+    assert printenv("MISSING", "N").stdout == "1\n" and printenv("MISSING").returncode == 1
+    assert printenv("$(touch x)").returncode == 1 and not (tmp_path / "x").exists()
+    assert "GREETING=hello world" in printenv().stdout.splitlines()

@@ -50,6 +50,9 @@ NOT_FOUND = re.compile(r": (?:command )?not found\s*$", re.MULTILINE)
 # a placeholder in a command: the manifest kind ($VAR, <name>) or an upper-case option value
 # (--docker-username=DOCKER_USER)
 PLACEHOLDER = re.compile(PLACEHOLDER_VALUE.pattern + r"|=[A-Z][A-Z0-9_]{2,}\b")
+# a placeholder in a command typed at a container prompt: `<pid>`, `<pod-name>` (one word, so
+# that shell redirections such as `cmd < in > out` are not taken for one)
+TYPED_PLACEHOLDER = re.compile(r"<[A-Za-z][\w.-]*>")
 SESSION_TIMEOUT = 20.0
 CHECKED_VERDICTS = (Verdict.PASS, Verdict.DRIFT, Verdict.FAIL)
 RETRY_WINDOW = 5.0
@@ -479,6 +482,10 @@ class PageRun:
         offline = self._needs_network(command)
         if offline:
             return offline, None
+        hole = TYPED_PLACEHOLDER.search(command.text)
+        if hole:
+            # `kill <pid>`: the reader fills it in; typed as is, a shell would read it as redirections
+            return Outcome.skipped(f"line {command.line}: placeholder left to the reader: {hole.group(0)}"), None
         try:
             resolved = self.bindings.resolve_command(command.text)
         except UnboundPlaceholder as err:

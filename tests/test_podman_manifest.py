@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conformance.runtime import RuntimeLimit
+from conformance.runtime import RuntimeLimit, StepError
 from conformance.runtime.podman_kubelet import NODE_NAME, Hook, network_failure
 from conformance.runtime.podman_manifest import ALLOWED_CAPABILITIES, kubectl_config_file, prepare
 
@@ -326,3 +326,24 @@ def test_output_that_says_the_pod_had_no_network_is_recognised(output):
 ])
 def test_other_failures_are_not_taken_for_a_missing_network(output):
     assert network_failure(output) is None
+
+
+def test_a_key_the_secret_does_not_have_is_a_fail_in_kubernetes_words(tmp_path):
+    secret = prepare(docs("apiVersion: v1\nkind: Secret\nmetadata: {name: backend-user}\n"
+                          "stringData: {backend-username: backend-admin}\n"), tmp_path, P)
+    env = [{"name": "SECRET_USERNAME", "valueFrom": {"secretKeyRef": {"name": "backend-user", "key": "username"}}}]
+    user = pod(containers=[{"name": "main", "image": "nginx", "env": env}])
+    with pytest.raises(StepError, match=r"env SECRET_USERNAME takes key 'username' of Secret 'backend-user', which "
+                                        r"has no such key \(its keys: backend-username\)"):
+        prepare([user], tmp_path, P, known=secret.configs)
+    env[0]["valueFrom"]["secretKeyRef"]["key"] = "backend-username"
+    assert prepare([user], tmp_path, P, known=secret.configs).pods == {"web": ["main"]}
+    env[0]["valueFrom"]["secretKeyRef"].update(key="username", optional=True)
+    assert prepare([user], tmp_path, P, known=secret.configs).pods == {"web": ["main"]}
+
+
+def test_a_document_without_apiversion_is_refused_as_kubectl_does(tmp_path):
+    no_version = pod()
+    del no_version["apiVersion"]
+    with pytest.raises(StepError, match="Pod 'web' has no apiVersion: kubectl refuses the file"):
+        prepare([no_version], tmp_path, P)

@@ -382,3 +382,14 @@ def test_attach_to_a_container_that_runs_no_shell_says_so_from_the_manifest(tmp_
     assert outcomes[1].verdict == Verdict.FAIL
     assert ("container 'shell' runs `sleep 3600`, not an interactive shell: attach shows no prompt, "
             "so the page's transcript cannot happen; no prompt within 15 s") in outcomes[1].reason
+
+
+def test_a_placeholder_typed_at_a_prompt_is_left_to_the_reader(tmp_path):
+    page = ("---\ntitle: t\n---\n\n```shell\nkubectl apply -f https://k8s.io/examples/pods/share-process-namespace.yaml\n"
+            "kubectl exec -it nginx -c shell -- sh\n```\n\n```shell\nroot@redis:/data/redis# kill <pid>\n"
+            "root@redis:/data/redis# cat < in > out\n```\n")
+    runtime = RecordingRuntime(api=False)
+    _, outcomes = run_page(tmp_path, runtime, page)
+    assert "placeholder left to the reader: <pid>" in outcomes[1].reason
+    typed = [e[1] for e in runtime.log if e[0] == "type"]
+    assert typed == ["cat < in > out"]          # redirections are typed; the placeholder never is

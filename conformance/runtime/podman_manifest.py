@@ -28,7 +28,7 @@ import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .base import RuntimeLimit
+from .base import RuntimeLimit, StepError
 from .podman_kubelet import Hook, stand_in_env, take_hooks
 
 ELSEWHERE = "runs on --runtime kind"
@@ -51,6 +51,16 @@ class PlayCopy:
     volumes: set[str] = field(default_factory=set)           # named volumes podman makes of ConfigMaps
     pods: dict[str, list[str]] = field(default_factory=dict)  # pod name -> its container names
     hooks: dict[str, dict[str, dict[str, Hook]]] = field(default_factory=dict)  # pod -> container -> event -> hook
+
+
+def _check_key(container: dict, env: dict, kind: str, ref: dict, config: dict | None) -> None:
+    """A key the ConfigMap or Secret does not have: the kubelet does not start the container."""
+    keys = sorted((config or {}).get("data") or {})
+    if config is None or ref.get("optional") or ref.get("key") in keys:
+        return
+    raise StepError(f"container {container.get('name')!r}: env {env.get('name')} takes key {ref.get('key')!r} "
+                    f"of {kind} {ref.get('name')!r}, which has no such key (its keys: {', '.join(keys) or 'none'}); "
+                    "Kubernetes does not start the container (CreateContainerConfigError)")
 
 
 def config_name(prefix: str, kind: str, name: str) -> str:
@@ -84,6 +94,11 @@ def prepare(documents: list, node_root: Path, prefix: str, known: dict[str, dict
             continue
         kind, meta = doc.get("kind"), doc.get("metadata") or {}
         name = meta.get("name", "") if isinstance(meta, dict) else ""
+        for field_name in ("apiVersion", "kind"):
+            if not doc.get(field_name):
+                # what kubectl says before it sends anything: the file creates nothing
+                raise StepError(f"{kind or 'a document'} {name!r} has no {field_name}: kubectl refuses the file "
+                                f"({field_name} not set), so nothing of it is created")
         if kind == "ConfigMap":
             data = {"apiVersion": "v1", "kind": "ConfigMap", "data": {k: str(v) for k, v in (doc.get("data") or {}).items()},
                     "metadata": {"name": config_name(prefix, kind, name)}}
@@ -201,7 +216,9 @@ def _rewrite_spec(spec: dict, play: PlayCopy, node_root: Path, prefix: str, conf
             for key, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
                 if isinstance(source.get(key), dict):
                     ref = source.pop(key)
-                    source["configMapKeyRef"] = {**ref, "name": config(kind, ref.get("name", ""), ref.get("optional"))}
+                    played = config(kind, ref.get("name", ""), ref.get("optional"))
+                    _check_key(container, env, kind, ref, configs.get(played))
+                    source["configMapKeyRef"] = {**ref, "name": played}
         for env_from in container.get("envFrom") or []:
             for key, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
                 if isinstance((env_from or {}).get(key), dict):

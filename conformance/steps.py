@@ -7,6 +7,7 @@ else is reported as unsupported.
 """
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -204,6 +205,9 @@ def classify(block: Block, previous: Step | None) -> Step:
                     problem="environment variables listed for the reader, not a command")
     # a command that carries a manifest in a heredoc is a command (its manifest is validated too)
     command_first = info in COMMAND_INFOS or _looks_like_command(first) or first.startswith("$ ")
+    if _prints_yaml(previous) and not command_first:
+        # `kubectl get pod x -o yaml` then the object it printed: output, not a manifest to apply
+        return Step("output", block, expected=text.strip("\n"))
     if info in MANIFEST_INFOS or (info in OUTPUT_INFOS and not command_first and looks_like_manifest(text)):
         if looks_like_manifest(text):
             return Step("manifest", block, manifest_text=text, manifest_line=block.content_line)
@@ -247,8 +251,24 @@ def _follows_a_command(previous: Step | None) -> bool:
     return previous is not None and previous.kind in ("command", "transcript") and bool(previous.commands)
 
 
+def _prints_yaml(previous: Step | None) -> bool:
+    """The step before ends with a command that prints an object as YAML or JSON."""
+    if not _follows_a_command(previous):
+        return False
+    assert previous is not None
+    argv = previous.commands[-1].argv or []
+    return any(re.fullmatch(r"(?:-o|--output)=?(?:yaml|json)|-o(?:yaml|json)", a) for a in argv) or \
+        any(a in ("-o", "--output") and b in ("yaml", "json") for a, b in itertools.pairwise(argv))
+
+
 def steps_for(blocks: list[Block]) -> list[Step]:
     steps: list[Step] = []
     for block in blocks:
-        steps.append(classify(block, steps[-1] if steps else None))
+        step = classify(block, steps[-1] if steps else None)
+        previous = steps[-1] if steps else None
+        if step.kind == "output" and previous is not None and previous.kind == "transcript" \
+                and previous.commands and not previous.commands[-1].expected:
+            # the transcript's last command shows no output because the next block is its output
+            previous.commands[-1].expected = None
+        steps.append(step)
     return steps

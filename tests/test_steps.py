@@ -117,3 +117,20 @@ def test_shell_marked_blocks_without_a_command_are_output_yaml_or_illustration()
     assert [s.kind for s in steps] == ["command", "output", "snippet", "illustrative", "command", "output"]
     assert steps[1].expected == "NAME\nv1beta1.metrics.k8s.io"
     assert "holds no command" in steps[3].problem
+
+
+def test_an_output_block_after_a_transcript_is_the_last_commands_output():
+    text = ("```shell\nroot@demo:/# cat /usr/share/message\n```\n\nThe output shows:\n\n"
+            "```\nHello from the postStart handler\n```\n")
+    steps = steps_for(lex_markdown(text))
+    assert [s.kind for s in steps] == ["transcript", "output"]
+    # the transcript does not claim the command printed nothing
+    assert steps[0].commands[0].expected is None
+
+
+def test_yaml_printed_by_kubectl_get_is_output_not_a_manifest():
+    text = ("```shell\nkubectl get pod two-containers --output=yaml\n```\n\nHere is a portion of the output:\n\n"
+            "```yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: two-containers\nstatus:\n  phase: Running\n```\n\n"
+            "```shell\nkubectl get pod x -o json\n```\n\n```json\n{\"kind\": \"Pod\"}\n```\n")
+    steps = steps_for(lex_markdown(text))
+    assert [s.kind for s in steps] == ["command", "output", "command", "output"]

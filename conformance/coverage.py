@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 SKIP_CLASSES: list[tuple[str, re.Pattern[str]]] = [
     ("version gate", re.compile(r"needs Kubernetes v\d|min-kubernetes-server-version")),
     ("needs a Kubernetes API", re.compile(r"needs a Kubernetes API")),
-    ("runtime limit", re.compile(r"runs on --runtime kind|cannot (?:create|play)|refused on podman|"
-                                 r"cannot run on this runtime", re.IGNORECASE)),
-    ("image unavailable", re.compile(r"could not start here|cannot run here|not available here|no offline recipe")),
+    ("image unavailable", re.compile(r"is not available here|no offline recipe")),
     ("no pod network", re.compile(r"needs network access|could not run here\)")),
+    ("runtime limit", re.compile(r"runs on --runtime kind|cannot (?:create|play|mount)|refused on podman|"
+                                 r"cannot run on this runtime|could not start here", re.IGNORECASE)),
     ("session did not open", re.compile(r"typed in the container session|opened no container session")),
     ("placeholder", re.compile(r"placeholder")),
     ("not created on this page", re.compile(r"not created|is not created by an earlier step")),

@@ -133,7 +133,7 @@ class PageRun:
             return Outcome.skipped(str(err))
         except ImageUnavailable as err:
             # no registry and no offline recipe: the pod cannot start here; not the page's fault
-            self.unavailable = f"see line {step.line}"
+            self.unavailable = f"line {step.line}: {_first_clause(str(err))}"
             return Outcome(Verdict.SKIP, [f"cannot run here: {err}"], getattr(err, "diagnostics", ""))
         except RuntimeLimit as err:
             # beyond this runtime (a kind it cannot create, host access it refuses): nothing of the
@@ -141,7 +141,7 @@ class PageRun:
             for name in err.objects:
                 self.not_created.setdefault(name, f"line {step.line}: {err.reason}")
             if err.pods:
-                self.unavailable = f"see line {step.line}"
+                self.unavailable = f"line {step.line}: {_first_clause(err.reason)}"
             return Outcome(Verdict.SKIP, [f"cannot run on this runtime: {err.reason}"], err.diagnostics)
         except RuntimeUnavailable:
             raise
@@ -638,6 +638,12 @@ def shown_file_name(page_text: str, block_line: int) -> str:
         # a name, never a way out of the work folder
         return "" if any(part in ("", ".", "..") for part in name.split("/")) else name
     return ""
+
+
+def _first_clause(reason: str) -> str:
+    """The cause of a skip, short enough to repeat on every step that it stops."""
+    clause = reason.split("; ")[0]
+    return clause if len(clause) <= 160 else clause[:159] + "…"
 
 
 def _object_names(manifest: str) -> list[str]:

@@ -289,7 +289,7 @@ def test_an_image_that_cannot_be_had_skips_the_page_steps_with_the_reason(tmp_pa
     assert outcomes[1].diff == "dial tcp: no such host"
     # not blocked (nothing failed) and not failed: skipped, pointing at the apply
     assert all(o.verdict == Verdict.SKIP for o in outcomes[2:])
-    assert "could not start here (see line 8)" in outcomes[3].reason
+    assert "could not start here (line 8: image 'redis' is not available here" in outcomes[3].reason
 
 
 EXEC_PAGE = """---

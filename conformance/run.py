@@ -30,7 +30,16 @@ from .manifests import (
     without_elisions,
 )
 from .pages import EXAMPLES_URL_RE, Page
-from .runtime import ExecResult, PodRef, Runtime, RuntimeLimit, RuntimeUnavailable, Session, StepError
+from .runtime import (
+    Capability,
+    ExecResult,
+    PodRef,
+    Runtime,
+    RuntimeLimit,
+    RuntimeUnavailable,
+    Session,
+    StepError,
+)
 from .runtime.images import ImageUnavailable
 from .runtime.podman_manifest import kubectl_config_file
 from .steps import Command, Step
@@ -119,9 +128,9 @@ class PageRun:
             outcome.checked = "validated"
         if outcome.verdict == Verdict.FAIL and step.kind in ("command", "transcript", "output"):
             # on a cluster, what the pods say goes into the failed block's report
-            diagnostics = getattr(self._runtime, "diagnostics", None)
-            if diagnostics is not None and self.pods:
-                notes = "\n".join(diagnostics(pod) for pod in self.pods.values())
+            runtime = self._runtime
+            if runtime is not None and runtime.can(Capability.DIAGNOSTICS) and self.pods:
+                notes = "\n".join(runtime.diagnostics(pod) for pod in self.pods.values())
                 outcome.diff = "\n".join(x for x in (outcome.diff, notes) if x)
         return outcome
 
@@ -202,13 +211,10 @@ class PageRun:
 
     def _server_dry_run(self, text: str) -> Outcome:
         """On a real cluster the API server has the last word: kubectl apply --dry-run=server."""
-        if self.runtime_name == "podman":
-            return Outcome.passed()
         runtime = self.runtime()
-        dry_run = getattr(runtime, "dry_run", None)
-        if dry_run is None or self.gate:
+        if not runtime.can(Capability.SERVER_DRY_RUN) or self.gate:
             return Outcome.passed()
-        result = dry_run(text, self.namespace)
+        result = runtime.dry_run(text, self.namespace)
         if result.status != 0:
             return Outcome.failed(f"server-side dry run on {runtime.name}: "
                                   f"{(result.stderr or result.stdout).strip()}")
@@ -238,7 +244,7 @@ class PageRun:
             previous = outcome.reasons
             time.sleep(0.3)
             result = rerun()
-            actual = result.stdout if hasattr(result, "stdout") else result.output
+            actual = result.stdout
 
     def _signalled_recently(self) -> bool:
         return time.monotonic() - self.last_signal_at < RETRY_WINDOW
@@ -527,7 +533,7 @@ class PageRun:
         previous: list[str] | None = None
         while True:
             result = run()
-            status, output = result.status, result.stdout if hasattr(result, "stdout") else result.output
+            status, output = result.status, result.stdout
             bindings = copy.deepcopy(self.bindings)
             outcome = self._judge(command, status, output, bindings, resolved)
             if not _look_again(outcome, previous, deadline, drift_deadline):

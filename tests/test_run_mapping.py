@@ -12,7 +12,7 @@ from pathlib import Path
 from conformance.lex_markdown import lex_markdown
 from conformance.pages import load_page
 from conformance.run import PageRun
-from conformance.runtime import ExecResult, PodRef, Runtime, Session, Typed
+from conformance.runtime import Capability, ExecResult, PodRef, Runtime, Session, Typed
 from conformance.steps import steps_for
 from conformance.verdict import Verdict
 
@@ -267,6 +267,8 @@ def test_a_failed_block_on_a_cluster_carries_the_pods_diagnostics(tmp_path):
         def kubectl(self, argv, namespace, stdin=None, timeout=60.0):
             return ExecResult(1, "", "error: pods nginx is forbidden")
 
+        capabilities = frozenset({Capability.DIAGNOSTICS})
+
         def diagnostics(self, pod):
             return f"pod {pod.name}: Running; events: Started container shell"
 
@@ -393,3 +395,28 @@ def test_a_placeholder_typed_at_a_prompt_is_left_to_the_reader(tmp_path):
     assert "placeholder left to the reader: <pid>" in outcomes[1].reason
     typed = [e[1] for e in runtime.log if e[0] == "type"]
     assert typed == ["cat < in > out"]          # redirections are typed; the placeholder never is
+
+
+def test_what_a_runtime_can_do_is_declared_not_probed(tmp_path):
+    """A runtime that has a diagnostics() method but does not declare the capability is not asked."""
+    class Undeclared(RecordingRuntime):
+        def kubectl(self, argv, namespace, stdin=None, timeout=60.0):
+            return ExecResult(1, "", "error: forbidden")
+
+        def diagnostics(self, pod):
+            raise AssertionError("asked for diagnostics it did not declare")
+
+    _, outcomes = run_page(tmp_path, Undeclared(api=True))
+    assert outcomes[2].verdict == Verdict.FAIL and outcomes[2].diff == ""
+
+    class DryRun(RecordingRuntime):
+        capabilities = frozenset({Capability.SERVER_DRY_RUN})
+
+        def dry_run(self, manifest_text, namespace):
+            self.log.append(("dry_run", namespace))
+            return ExecResult(1, "", 'admission webhook "x" denied the request')
+
+    runtime = DryRun(api=True)
+    _, outcomes = run_page(tmp_path / "2", runtime)
+    assert outcomes[0].verdict == Verdict.FAIL
+    assert "server-side dry run on recording: admission webhook" in outcomes[0].reason

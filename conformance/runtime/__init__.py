@@ -1,5 +1,6 @@
 """Runtimes: where a page's steps really run. See base.Runtime for the interface."""
 from .base import (
+    Capability,
     ExecResult,
     ImageInfo,
     PodRef,
@@ -13,6 +14,7 @@ from .base import (
 
 __all__ = [
     "RUNTIME_NAMES",
+    "Capability",
     "ExecResult",
     "ImageInfo",
     "PodRef",

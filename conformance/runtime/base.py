@@ -6,6 +6,7 @@ sit behind it. A runtime owns everything it creates and removes it in teardown()
 from __future__ import annotations
 
 import abc
+import enum
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,8 +82,17 @@ class Session(abc.ABC):
         """Detach; never kills the container's process."""
 
 
+class Capability(enum.Enum):
+    """What a runtime can do beyond the abstract methods; the run asks, never probes."""
+
+    SERVER_DRY_RUN = "server-dry-run"   # dry_run(): the API server validates and admits a manifest
+    DIAGNOSTICS = "diagnostics"         # diagnostics(): a pod's status, events and logs for a failed step
+
+
 class Runtime(abc.ABC):
     name: str = "abstract"
+    #: optional abilities this runtime has (see Capability)
+    capabilities: frozenset[Capability] = frozenset()
     #: True when the runtime serves the Kubernetes API (kubectl get/describe/logs... can run)
     kubernetes_api: bool = False
     #: True when a pod can reach other hosts (package installs, downloads from inside a container)
@@ -140,6 +150,17 @@ class Runtime(abc.ABC):
 
     def close(self) -> None:
         """End of the whole run (e.g. delete a kind cluster that was not kept)."""
+
+    def can(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    def dry_run(self, manifest_text: str, namespace: str) -> ExecResult:
+        """Capability.SERVER_DRY_RUN: `kubectl apply --dry-run=server` of the manifest."""
+        raise StepError(f"{self.name} has no API server to dry-run a manifest against")
+
+    def diagnostics(self, pod: PodRef) -> str:
+        """Capability.DIAGNOSTICS: the pod's status, events and logs. Never raises."""
+        return ""
 
     def kubectl(self, argv: list[str], namespace: str, stdin: str | None = None,
                 timeout: float = 60.0) -> ExecResult:

@@ -32,7 +32,7 @@ import pexpect
 import yaml
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from .base import ExecResult, ImageInfo, PodRef, Runtime, RuntimeUnavailable, Session, StepError
+from .base import Capability, ExecResult, ImageInfo, PodRef, Runtime, RuntimeUnavailable, Session, StepError
 
 # --- names and labels ---------------------------------------------------------------------------
 
@@ -412,6 +412,7 @@ class KubernetesRuntime(Runtime):
 
     kubernetes_api = True
     name = "kubernetes"
+    capabilities = frozenset({Capability.SERVER_DRY_RUN, Capability.DIAGNOSTICS})
 
     def __init__(self, *, run_id: str | None = None, request_timeout: tuple[float, float] = REQUEST_TIMEOUT):
         self.run_id = run_id or new_run_id()

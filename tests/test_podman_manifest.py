@@ -204,8 +204,8 @@ def test_configmaps_of_earlier_steps_are_played_along_and_unknown_ones_are_a_lim
 
 
 def test_volume_types_podman_cannot_mount_are_a_limit(tmp_path):
-    with pytest.raises(RuntimeLimit, match="'info' is a downwardAPI volume"):
-        prepare([pod(volumes=[{"name": "info", "downwardAPI": {"items": []}}])], tmp_path, P)
+    with pytest.raises(RuntimeLimit, match="'share' is a nfs volume"):
+        prepare([pod(volumes=[{"name": "share", "nfs": {"server": "nfs", "path": "/"}}])], tmp_path, P)
 
 
 def test_emptydir_is_kubelets_folder_with_the_fsgroup(tmp_path):

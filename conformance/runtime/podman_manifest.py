@@ -16,6 +16,8 @@ The page's file is never played as is. This module turns its documents into a co
 - what the kubelet does and kube play does not (podman_kubelet): lifecycle hooks are taken out
   for the runtime to run, Downward API fields podman has no source for get the values this
   runtime stands for, the `kubernetes` Service's env is set.
+- downwardAPI and projected volumes (podman_volumes): their files are written as the kubelet
+  writes them, under `volumes/<pod>/` next to `node_root`, and mounted read-only with a hostPath.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from pathlib import Path
 
 from .base import RuntimeLimit, StepError
 from .podman_kubelet import Hook, stand_in_env, take_hooks
+from .podman_volumes import fill_volumes, pod_facts
 
 ELSEWHERE = "runs on --runtime kind"
 #: podman's defaults (adding them changes nothing) and capabilities that act only inside the
@@ -39,7 +42,7 @@ ELSEWHERE = "runs on --runtime kind"
 ALLOWED_CAPABILITIES = frozenset({
     "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "NET_BIND_SERVICE", "SETFCAP", "SETGID",
     "SETPCAP", "SETUID", "SYS_CHROOT", "NET_RAW", "NET_ADMIN", "NET_BROADCAST", "SYS_PTRACE"})
-PLAYED_VOLUMES = ("emptyDir", "configMap", "secret", "hostPath", "persistentVolumeClaim")
+PLAYED_VOLUMES = ("emptyDir", "configMap", "secret", "hostPath", "persistentVolumeClaim", "downwardAPI", "projected")
 HOST_NAMESPACES = ("hostPID", "hostNetwork", "hostIPC")
 
 
@@ -131,6 +134,7 @@ def prepare(documents: list, node_root: Path, prefix: str, known: dict[str, dict
             _refuse_host_access(spec, doc.get("kind", "Pod"), name)
             _rewrite_spec(spec, play, node_root, prefix, configs)
             _empty_dirs(spec, node_root.parent / "emptydir" / name)
+            _kubelet_volumes(doc, spec, node_root.parent / "volumes" / name, prefix, configs, play.notes)
             stand_in_env(spec, doc, play.notes)
             hooks = take_hooks(spec, play.notes)
         except RuntimeLimit as err:
@@ -241,6 +245,24 @@ def _rewrite_spec(spec: dict, play: PlayCopy, node_root: Path, prefix: str, conf
             volume["hostPath"] = _node_path(volume["hostPath"] or {}, vname, node_root)
             play.notes.append(f"hostPath {path} of volume {vname!r} is {volume['hostPath']['path']}, in the "
                               "runtime's work folder (the node's disk stand-in), not the host's")
+
+
+def _kubelet_volumes(doc: dict, spec: dict, root: Path, prefix: str, configs: dict[str, dict],
+                     notes: list[str]) -> None:
+    """downwardAPI and projected volumes as folders the suite fills as the kubelet does (podman_volumes)."""
+    def lookup(kind: str, ref_name: str, optional: bool) -> dict[str, str] | None:
+        played = config_name(prefix, kind, ref_name)
+        if played not in configs:
+            if optional:
+                return None
+            raise RuntimeLimit(f"the pod uses {kind} {ref_name!r}, which no step of the page that runs on podman "
+                               f"created; {ELSEWHERE}")
+        return dict(configs[played].get("data") or {})
+
+    if any(isinstance(v, dict) and {"downwardAPI", "projected"} & set(v) for v in spec.get("volumes") or []):
+        facts = pod_facts(doc, spec)
+        fill_volumes(spec, facts, root, lookup)
+        notes.extend(dict.fromkeys(facts.notes))
 
 
 def _empty_dirs(spec: dict, root: Path) -> None:

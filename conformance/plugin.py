@@ -168,10 +168,14 @@ class PageDocument(Document):
 
 
 def page_parser(document):
-    """Sybil parser: every block of the page, lexed and classified, one region each."""
+    """Sybil parser: every block of the page, lexed and classified, one region each.
+
+    The lexers' Blocks are the regions' lexemes (what the page holds, where); the Step
+    classified from them is what the region parses to, and `evaluate` runs it.
+    """
     path = Path(document.path)
     try:
-        page = load_page(path)
+        page = load_page(path, text=document.text)
         if page.format == "markdown":
             blocks = lex_markdown(document.text, body_start=page.front_matter.end_offset)
         else:
@@ -182,7 +186,10 @@ def page_parser(document):
         page = None
     document.namespace["page"] = page
     for step in steps_for(blocks):
-        yield Region(step.block.start, step.block.end, parsed=step, evaluator=evaluate)
+        block = step.block
+        yield Region(block.start, block.end, parsed=step, evaluator=evaluate,
+                     lexemes={"source": block.source, "info": block.info, "text": block.text,
+                              "attrs": block.attrs, "intro": block.intro, "line": block.line})
 
 
 def _line_of(message: str) -> int:

@@ -25,13 +25,11 @@ import yaml
 from jsonschema import ValidationError
 from jsonschema import _keywords as schema_keywords
 
+# snippets (TOML, nginx, ini, XML, ...) are checked in snippets.py, each in its own language;
+# re-exported here for the callers that import them from this module
+from .snippets import check_snippet, tomllib  # noqa: F401
 from .verdict import Outcome, Verdict
 from .versions import KUBERNETES_VERSIONS
-
-try:
-    import tomllib  # novermin (3.11+; guarded: tomli below on 3.10)
-except ModuleNotFoundError:          # Python 3.10: the same parser, published separately
-    import tomli as tomllib
 
 DATA = Path(__file__).parent / "data"
 # $VAR, ${VAR}, <name>: values the page leaves to the reader
@@ -115,8 +113,6 @@ def check_elided_pieces(text: str, first_line: int = 1, source: str = "") -> str
         except yaml.YAMLError as err:
             return _yaml_error(err, first_line + offset, source)
     return ""
-# kustomization.yaml top-level fields (kustomize's Kustomization type)
-KUSTOMIZE_FIELDS = frozenset(["apiVersion", "kind", "metadata", "resources", "bases", "components", "patches", "patchesStrategicMerge", "patchesJson6902", "namespace", "namePrefix", "nameSuffix", "commonLabels", "labels", "commonAnnotations", "images", "replicas", "configMapGenerator", "secretGenerator", "generatorOptions", "vars", "replacements", "crds", "generators", "transformers", "validators", "openapi", "helmCharts", "helmGlobals", "buildMetadata", "sortOptions"])
 
 
 # ------------------------------------------------------------------ schemas
@@ -484,43 +480,4 @@ def extract_heredocs(text: str) -> list[Heredoc]:
             cursor += 1
         index = cursor
     return found
-
-
-# ------------------------------------------------------------------ other snippets
-
-def check_snippet(text: str, language_hint: str | None = None) -> Outcome:
-    """Config snippets that are not manifests: parsed, placeholders reported as fragments."""
-    hint = (language_hint or "").lower()
-    elided = hint in ("yaml", "yml", "") and bool(ELISION.search(text))
-    placeholders = list(dict.fromkeys(m.group(0) for m in re.finditer(r"\$\{?[A-Za-z_]\w*\}?|<[^<>\n]+>", text)))
-    filled = re.sub(r"\$\{?([A-Za-z_]\w*)\}?", r"\1", text)
-    filled = re.sub(r"<([^<>\n]+)>", lambda m: re.sub(r"\W+", "_", m.group(1)), filled)
-    fragment = (f"fragment: placeholders {', '.join(placeholders)} left to the reader; " if placeholders else "")
-    if hint in ("toml", "") and re.search(r"^\s*\[[^\]]+\]\s*$", text, re.MULTILINE):
-        try:
-            tomllib.loads(filled)
-        except tomllib.TOMLDecodeError as err:
-            return Outcome.failed(f"not valid TOML: {err}")
-        return Outcome.skipped(fragment + "the rest parses as TOML") if fragment else Outcome.passed("parses as TOML")
-    if hint == "json":
-        try:
-            json.loads(filled)
-        except json.JSONDecodeError as err:
-            return Outcome.failed(f"not valid JSON: line {err.lineno}: {err.msg}")
-        return Outcome.skipped(fragment + "the rest parses as JSON") if fragment else Outcome.passed("parses as JSON")
-    try:
-        documents = [d for d in load_all(without_elisions(filled) if elided else filled) if d is not None]
-    except yaml.YAMLError as err:
-        if not elided or check_elided_pieces(filled):
-            return Outcome.failed(f"not valid YAML: {getattr(err, 'problem', err)}")
-        return Outcome.passed(f"{ELIDED_NOTE}; the pieces between the '...' lines parse as YAML")
-    data = documents[0] if len(documents) == 1 else documents
-    if isinstance(data, dict) and (data.get("kind") == "Kustomization" or "resources" in data or "bases" in data):
-        unknown = sorted(set(data) - KUSTOMIZE_FIELDS)
-        if unknown:
-            return Outcome.failed(f"kustomization: unknown fields {', '.join(unknown)}")
-        return Outcome.passed("parses as a kustomization")
-    if elided and not fragment:
-        return Outcome.passed(f"{ELIDED_NOTE}; the rest parses as YAML")
-    return Outcome.skipped(fragment + "the rest parses as YAML") if fragment else Outcome.passed("parses as YAML")
 

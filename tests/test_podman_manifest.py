@@ -1,16 +1,20 @@
 """The copy of a page's manifest that podman plays (podman_manifest.prepare), without podman."""
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conformance.runtime import RuntimeLimit, StepError
+from conformance.runtime import RuntimeLimit, StepError, podman_volumes
 from conformance.runtime.podman_kubelet import NODE_NAME, Hook, network_failure
 from conformance.runtime.podman_manifest import ALLOWED_CAPABILITIES, kubectl_config_file, prepare
+from conformance.runtime.podman_volumes import go_quote
 
 P = "ns1"
 
@@ -347,3 +351,217 @@ def test_a_document_without_apiversion_is_refused_as_kubectl_does(tmp_path):
     del no_version["apiVersion"]
     with pytest.raises(StepError, match="Pod 'web' has no apiVersion: kubectl refuses the file"):
         prepare([no_version], tmp_path, P)
+
+
+# --- downwardAPI and projected volumes: files the suite writes as the kubelet does ---------------
+
+def volume_folder(play, name: str) -> Path:
+    volume = next(v for v in played(play)["spec"]["volumes"] if v["name"] == name)
+    assert set(volume) == {"name", "hostPath"} and volume["hostPath"]["type"] == "Directory"
+    return Path(volume["hostPath"]["path"])
+
+
+DAPI_POD = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: info
+  labels: {zone: us-est-coast, cluster: test-cluster1, rack: rack-22}
+  annotations: {build: two, note: "say \\"hi\\"\\n\\tback\\\\slash é"}
+spec:
+  containers:
+  - name: main
+    image: busybox
+    volumeMounts: [{name: podinfo, mountPath: /etc/podinfo}]
+  volumes:
+  - name: podinfo
+    downwardAPI:
+      defaultMode: 0600
+      items:
+      - {path: labels, fieldRef: {fieldPath: metadata.labels}}
+      - {path: annotations, fieldRef: {fieldPath: metadata.annotations}}
+      - {path: meta/name, fieldRef: {fieldPath: metadata.name}, mode: 0444}
+      - {path: meta/namespace, fieldRef: {fieldPath: metadata.namespace}}
+      - {path: meta/uid, fieldRef: {fieldPath: metadata.uid}}
+      - {path: zone, fieldRef: {fieldPath: "metadata.labels['zone']"}}
+"""
+
+
+def test_downward_api_files_hold_what_the_kubelet_writes(tmp_path):
+    play = prepare(docs(DAPI_POD), tmp_path / "node", P)
+    folder = volume_folder(play, "podinfo")
+    assert folder.is_relative_to((tmp_path / "volumes" / "info").resolve())
+    # labels: key="value" per line, sorted, no newline at the end (fieldpath.FormatMap)
+    assert (folder / "labels").read_text() == 'cluster="test-cluster1"\nrack="rack-22"\nzone="us-est-coast"'
+    lines = (folder / "annotations").read_text().split("\n")
+    assert lines[0] == 'build="two"'
+    assert lines[1].startswith('kubernetes.io/config.seen="') and lines[2] == 'kubernetes.io/config.source="api"'
+    assert lines[3] == r'note="say \"hi\"\n\tback\\slash é"'             # Go's %q
+    assert (folder / "meta/name").read_text() == "info"
+    assert (folder / "meta/namespace").read_text() == "default"
+    assert len((folder / "meta/uid").read_text()) == 36
+    assert (folder / "zone").read_text() == "us-est-coast"                  # a subscript is the bare value
+    # the kubelet's layout: ..data links to the timestamped folder, each top-level name through ..data
+    assert os.readlink(folder / "..data").startswith("..") and (folder / "..data").is_dir()
+    assert {p.name: os.readlink(p) for p in folder.iterdir() if p.is_symlink() and p.name != "..data"} == {
+        "labels": "..data/labels", "annotations": "..data/annotations", "meta": "..data/meta", "zone": "..data/zone"}
+    assert oct((folder / "labels").stat().st_mode & 0o777) == oct(0o600)      # defaultMode
+    assert oct((folder / "meta/name").stat().st_mode & 0o777) == oct(0o444)   # the item's mode
+    mounts = played(play)["spec"]["containers"][0]["volumeMounts"]
+    assert mounts == [{"name": "podinfo", "mountPath": "/etc/podinfo", "readOnly": True}]
+    assert any("metadata.uid in a downwardAPI file is" in n and "stand-in" in n for n in play.notes)
+    assert any("'podinfo': files written by the suite" in n for n in play.notes)
+
+
+def test_a_pod_played_again_gets_fresh_files(tmp_path):
+    first = volume_folder(prepare(docs(DAPI_POD), tmp_path / "node", P), "podinfo")
+    assert (first / "labels").read_text().startswith("cluster=")
+    changed = docs(DAPI_POD)
+    changed[0]["metadata"]["labels"] = {"tier": "web"}
+    again = volume_folder(prepare(changed, tmp_path / "node", P), "podinfo")
+    assert (again / "labels").read_text() == 'tier="web"'
+    assert len([p for p in again.iterdir() if p.name.startswith("..2")]) == 1
+
+
+def resources_pod(resources: dict, items: list) -> dict:
+    return pod(name="res", containers=[{"name": "main", "image": "busybox", "resources": resources}],
+               volumes=[{"name": "podinfo", "downwardAPI": {"items": items}}])
+
+
+def res_item(path, resource, divisor=None):
+    ref = {"containerName": "main", "resource": resource, **({"divisor": divisor} if divisor else {})}
+    return {"path": path, "resourceFieldRef": ref}
+
+
+def test_resource_field_refs_are_divided_and_rounded_up_as_the_kubelet_does(tmp_path, monkeypatch):
+    monkeypatch.setattr(podman_volumes, "node_allocatable",
+                        lambda work=None: {"cpu": Fraction(4), "memory": Fraction(8 * 2**30),
+                                           "ephemeral-storage": Fraction(10**11)})
+    items = [res_item("cpu_limit", "limits.cpu", "1m"), res_item("cpu_request", "requests.cpu", "1m"),
+             res_item("mem_limit", "limits.memory", "1Mi"), res_item("mem_request", "requests.memory", "1Mi"),
+             res_item("cpu_cores", "limits.cpu"), res_item("mem_bytes", "limits.memory"),
+             res_item("disk", "limits.ephemeral-storage", "1G"), res_item("disk_request", "requests.ephemeral-storage")]
+    resources = {"requests": {"memory": "32Mi", "cpu": "125m"}, "limits": {"memory": "64Mi", "cpu": "250m"}}
+    play = prepare([resources_pod(resources, items)], tmp_path / "node", P)
+    folder = volume_folder(play, "podinfo")
+    values = {p: (folder / p).read_text() for p in ("cpu_limit", "cpu_request", "mem_limit", "mem_request",
+                                                     "cpu_cores", "mem_bytes", "disk", "disk_request")}
+    assert values == {"cpu_limit": "250", "cpu_request": "125", "mem_limit": "64", "mem_request": "32",
+                      "cpu_cores": "1", "mem_bytes": str(64 * 2**20), "disk": "100", "disk_request": "0"}
+    assert any("sets no limits.ephemeral-storage" in n and "node's allocatable" in n for n in play.notes)
+    # no limit: the node's allocatable; no request: the limit (API server default), else 0
+    play = prepare([resources_pod({"limits": {"cpu": "1.5"}}, [
+        res_item("cpu", "requests.cpu", "1m"), res_item("mem", "limits.memory", "1Gi"),
+        res_item("memreq", "requests.memory"), res_item("cpus", "limits.cpu")])], tmp_path / "node", P)
+    folder = volume_folder(play, "podinfo")
+    assert [(folder / p).read_text() for p in ("cpu", "mem", "memreq", "cpus")] == ["1500", "8", "0", "2"]
+    assert any("sets no limits.memory" in n and "8589934592 bytes of memory" in n for n in play.notes)
+
+
+@pytest.mark.parametrize("path, why", [("../escape", "must not contain '..'"), ("a/../../b", "must not contain '..'"),
+                                       ("/etc/passwd", "must be a relative path"),
+                                       ("..data", "must not start with '..'")])
+def test_item_paths_reaching_out_are_refused_as_the_api_server_does(tmp_path, path, why):
+    spec = pod(volumes=[{"name": "v", "downwardAPI": {"items": [
+        {"path": path, "fieldRef": {"fieldPath": "metadata.name"}}]}}])
+    with pytest.raises(StepError, match=rf'The Pod \'web\' is invalid: spec.volumes\[0\].downwardAPI.items\[0\].path: '
+                                        rf'Invalid value: "{re.escape(path)}": {why}'):
+        prepare([spec], tmp_path / "a" / "node", P)
+    assert not [p for p in tmp_path.rglob("*") if p.name in ("escape", "b", "passwd")]
+
+
+def test_fields_a_volume_cannot_show_are_refused(tmp_path):
+    spec = pod(volumes=[{"name": "v", "downwardAPI": {"items": [
+        {"path": "ip", "fieldRef": {"fieldPath": "status.podIP"}}]}}])
+    with pytest.raises(StepError, match=r'fieldPath: Unsupported value: "status.podIP": supported values: '
+                                        r'"metadata.annotations"'):
+        prepare([spec], tmp_path / "node", P)
+
+
+PROJECTED = """
+apiVersion: v1
+kind: Secret
+metadata: {name: user}
+stringData: {username.txt: admin}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {mode: fast, color: blue}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: proj, labels: {app: demo}}
+spec:
+  serviceAccountName: builder
+  containers:
+  - name: main
+    image: busybox
+    volumeMounts: [{name: all-in-one, mountPath: /projected-volume}]
+  volumes:
+  - name: all-in-one
+    projected:
+      defaultMode: 0440
+      sources:
+      - secret: {name: user}
+      - configMap:
+          name: settings
+          items: [{key: color, path: conf/colour, mode: 0400}]
+      - configMap: {name: absent, optional: true}
+      - downwardAPI:
+          items: [{path: labels, fieldRef: {fieldPath: metadata.labels}}]
+      - serviceAccountToken: {path: token, audience: vault, expirationSeconds: 7200}
+"""
+
+
+def test_projected_sources_share_one_folder(tmp_path):
+    play = prepare(docs(PROJECTED), tmp_path / "node", P)
+    folder = volume_folder(play, "all-in-one")
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith("..")) == [
+        "conf", "labels", "token", "username.txt"]
+    assert (folder / "username.txt").read_text() == "admin"            # the Secret's decoded value
+    assert (folder / "conf/colour").read_text() == "blue"
+    assert not (folder / "conf/mode").exists() and not (folder / "mode").exists()   # only the items asked for
+    assert (folder / "labels").read_text() == 'app="demo"'
+    assert oct((folder / "username.txt").stat().st_mode & 0o777) == oct(0o440)
+    assert oct((folder / "conf/colour").stat().st_mode & 0o777) == oct(0o400)
+    _header, claims, _ = (folder / "token").read_text().split(".")
+    claims = json.loads(base64.urlsafe_b64decode(claims + "=="))
+    assert claims["aud"] == ["vault"] and claims["exp"] - claims["iat"] == 7200
+    assert claims["sub"] == "system:serviceaccount:default:builder"
+    assert claims["kubernetes.io"]["pod"]["name"] == "proj"
+    assert any("serviceAccountToken token: a stand-in token" in n for n in play.notes)
+    assert played(play)["spec"]["containers"][0]["volumeMounts"][0]["readOnly"] is True
+
+
+def test_projected_sources_the_page_did_not_create_are_limits_or_fails(tmp_path):
+    kept = prepare(docs(PROJECTED)[:2], tmp_path / "node", P).configs
+    user = docs(PROJECTED)[2]
+    user["spec"]["volumes"][0]["projected"]["sources"].append({"secret": {"name": "pass"}})
+    with pytest.raises(RuntimeLimit, match="the pod uses Secret 'pass', which no step"):
+        prepare([user], tmp_path / "node", P, known=kept)
+    user["spec"]["volumes"][0]["projected"]["sources"][-1] = {
+        "secret": {"name": "user", "items": [{"key": "password.txt", "path": "p"}]}}
+    with pytest.raises(StepError, match=r"Secret 'user' has no key 'password.txt' \(its keys: username.txt\).*"
+                                        "FailedMount"):
+        prepare([user], tmp_path / "node", P, known=kept)
+    user["spec"]["volumes"][0]["projected"]["sources"][-1] = {"clusterTrustBundle": {"name": "ca", "path": "ca.pem"}}
+    with pytest.raises(RuntimeLimit, match="clusterTrustBundle"):
+        prepare([user], tmp_path / "node", P, known=kept)
+
+
+def test_the_pods_fsgroup_owns_the_volume_files(tmp_path):
+    spec = docs(DAPI_POD)
+    spec[0]["spec"]["securityContext"] = {"fsGroup": 2000}
+    folder = volume_folder(prepare(spec, tmp_path / "node", P), "podinfo")
+    assert oct((folder / "labels").stat().st_mode & 0o777) == oct(0o640)      # 0600 + g+r
+    assert (folder / "..data").stat().st_mode & 0o2000                       # setgid folders
+    if os.geteuid() == 0:
+        assert (folder / "labels").stat().st_gid == 2000
+
+
+@pytest.mark.parametrize("text, quoted", [("plain", '"plain"'), ('a"b', r'"a\"b"'), ("x\x01y\x7f", r'"x\x01y\x7f"'),
+                                          ("tab\there", r'"tab\there"'), ("nbsp\u00a0", r'"nbsp\u00a0"'),
+                                          ("日本", '"日本"')])
+def test_values_are_quoted_as_gos_percent_q(text, quoted):
+    assert go_quote(text) == quoted

@@ -590,3 +590,39 @@ def test_an_app_container_that_needs_the_network_is_a_limit(runtime, ns, tmp_pat
     with pytest.raises(RuntimeLimit, match=r"pod appnet: .*exited \(1\).*bad address.*loopback only") as err:
         runtime.wait_running(pods[0], timeout=30)
     assert "exit=1" in err.value.diagnostics
+
+
+def test_downward_api_and_projected_volumes_are_read_in_the_pod(runtime, ns, tmp_path):
+    # the downward-api-volume and projected-volume pages: files the kubelet writes, read-only in the pod
+    secret = tmp_path / "secret.yaml"
+    secret.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "user"},
+                                      "stringData": {"username.txt": "admin"}}))
+    assert runtime.apply(secret, ns) == []
+    script = ("cat /etc/podinfo/labels; echo; cat /etc/podinfo/cpu_limit; echo; "
+              "cat /projected-volume/username.txt; echo; cat /projected-volume/info/name; echo; "
+              "ls /projected-volume; touch /etc/podinfo/x 2>/dev/null || echo read-only")
+    manifest = write_manifest(tmp_path / "p.yaml", "podinfo", restart="Never", containers=[
+        {"name": "main", "image": "busybox", "command": ["sh", "-c", script],
+         "resources": {"limits": {"cpu": "250m"}},
+         "volumeMounts": [{"name": "podinfo", "mountPath": "/etc/podinfo"},
+                          {"name": "all-in-one", "mountPath": "/projected-volume"}]}])
+    data = yaml.safe_load(manifest.read_text())
+    data["metadata"]["labels"] = {"zone": "us-est-coast", "rack": "rack-22"}
+    data["spec"]["volumes"] = [
+        {"name": "podinfo", "downwardAPI": {"items": [
+            {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}},
+            {"path": "cpu_limit", "resourceFieldRef": {"containerName": "main", "resource": "limits.cpu",
+                                                       "divisor": "1m"}}]}},
+        {"name": "all-in-one", "projected": {"sources": [
+            {"secret": {"name": "user"}},
+            {"downwardAPI": {"items": [{"path": "info/name", "fieldRef": {"fieldPath": "metadata.name"}}]}}]}}]
+    manifest.write_text(yaml.safe_dump(data))
+    pods = runtime.apply(manifest, ns)
+    runtime.wait_running(pods[0], timeout=30)
+    assert runtime.logs(pods[0]).splitlines() == [
+        'rack="rack-22"', 'zone="us-est-coast"', "250", "admin", "podinfo", "info", "username.txt", "read-only"]
+    assert any("'podinfo', 'all-in-one': files written by the suite" in n for n in runtime.apply_notes())
+    volumes = runtime.work_dir(ns) / "volumes"
+    assert (volumes / "podinfo" / "podinfo" / "labels").is_file()
+    runtime.teardown(ns)
+    assert not volumes.exists()

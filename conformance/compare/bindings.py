@@ -6,6 +6,12 @@ then on the same documented PID must be the same real process(es), and different
 be different real processes. A documented row may stand for several real rows (one nginx worker per
 CPU), so a documented value binds to a non-empty set of real values; the sets are disjoint.
 
+Where a command takes process ids is data, not code: `PID_COMMANDS` says, program by program, which
+options take a PID (`ps -p N`, `nsenter -t N`, `strace -p N`, ...), whether bare arguments are PIDs
+(`kill 8`, `renice 5 -p 8`) and how a documented PID bound to several real ones is typed. `/proc/<n>`
+is a PID in any argument. `PID_PRINTERS` lists the commands whose output is PIDs (`pgrep`, `pidof`):
+`bind_listed_pids` binds them the way a `ps` row binds its PID.
+
 Names that Kubernetes generates (`nginx-deployment-66b6c48dd5-4jw2p`, `pod/mypod-x7k2q`) are bound the
 same way, segment by segment, in the namespace NAME.
 """
@@ -179,26 +185,80 @@ class Bindings:
     def resolve_command(self, command: str) -> str:
         """The command line with documented process ids (and bound generated names) made real.
 
-        Process ids are the non-option numeric arguments of `kill` and the <n> of /proc/<n> paths in
-        any argument. For kill, a PID bound to several processes becomes all of them; elsewhere the
-        lowest. The user's quoting is kept: only the digits inside a word are replaced.
-        Raises UnboundPlaceholder for a PID no earlier output showed.
+        Process ids are where `PID_COMMANDS` says a program takes them (kill's arguments, `ps -p`,
+        `nsenter -t`, ...) and the <n> of /proc/<n> paths in any argument. A PID bound to several
+        processes becomes all of them where the program takes several (`kill 8 14` -> `kill 7 33 34`,
+        `ps -p 14` -> `ps -p 33,34`), elsewhere the lowest. The user's quoting is kept: only the
+        digits inside a word are replaced. Raises UnboundPlaceholder for a PID no earlier output showed.
         """
         edits: list[tuple[int, int, str]] = []
         for simple_command in simple_commands(shell_words(command)):
-            edits += self._kill_edits(simple_command, command)
+            edits += self._pid_argument_edits(simple_command, command)
+        taken = [(start, end) for start, end, _ in edits]
         for word in shell_words(command):
             if word.kind != "word":
                 continue
             for match in _PROC_PID.finditer(word.raw):
-                real = self._real_pids_for(match.group(1), command)
                 start = word.start + match.start(1)
+                if any(a <= start < b for a, b in taken):
+                    continue  # already typed as an argument
+                real = self._real_pids_for(match.group(1), command)
                 edits.append((start, start + len(match.group(1)), real[0]))
             edits += self._name_edits(word)
         resolved = command
         for start, end, text in sorted(edits, reverse=True):
             resolved = resolved[:start] + text + resolved[end:]
         return resolved
+
+    def bind_listed_pids(self, expected: str, actual: str, *, line: int | None = None,
+                         what: str = "") -> list[str] | None:
+        """Bind the PIDs a `pgrep`/`pidof` output lists, as a `ps` row binds its PID.
+
+        Lines are `PID` (pgrep), `PID name` / `PID command line` (pgrep -l / -a) or one line of PIDs
+        (pidof); PIDs are grouped by name. In a group, documented PIDs bound earlier must list their
+        processes; the unbound rest binds in numeric order when the counts agree, or, when one is left,
+        to all remaining real PIDs (one documented worker, a worker per CPU). Returns the problems, or
+        None when either text is not such a list (then it is compared as text).
+        """
+        page, real = listed_pids(expected), listed_pids(actual)
+        if page is None or real is None:
+            return None
+        page_groups: dict[str, list[str]] = {}
+        real_groups: dict[str, list[str]] = {}
+        for pid, name in page:
+            page_groups.setdefault(name, []).append(pid)
+        for pid, name in real:
+            real_groups.setdefault(name, []).append(pid)
+        problems: list[str] = []
+        for name, documented in page_groups.items():
+            label = repr(name) if name else repr(what) if what else "the list"
+            pool = sorted(set(real_groups.get(name, [])), key=_sort_key)
+            unbound = []
+            for pid in sorted(documented, key=_sort_key):
+                binding = self.get(PID, pid)
+                if binding is None and pid not in _FIXED_PIDS:
+                    unbound.append(pid)
+                    continue
+                present = (binding.real if binding is not None else frozenset({pid})) & set(pool)
+                if not present:
+                    problems.append(f"PID {pid} of {label} is real {format_values(binding.real if binding else [pid])}"
+                                    f", not in the real output ({format_values(pool) or 'none'})")
+                    continue
+                problems += self.bind_pids(pid, present, line=line, what=name or what, seen_as=label)
+                pool = [p for p in pool if p not in present]
+            if not unbound:
+                continue
+            if len(unbound) == 1 and pool:
+                pairs: list[tuple[str, list[str]]] = [(unbound[0], pool)]
+            elif len(unbound) == len(pool):
+                pairs = [(pid, [real_pid]) for pid, real_pid in zip(unbound, pool)]
+            else:
+                problems.append(f"the page lists PIDs {', '.join(unbound)} of {label}, the real output "
+                                f"{'has ' + format_values(pool) if pool else 'has none left'}")
+                continue
+            for pid, reals in pairs:
+                problems += self.bind_pids(pid, reals, line=line, what=name or what, seen_as=label)
+        return problems
 
     def _real_pids_for(self, documented: str, command: str) -> list[str]:
         if documented in _FIXED_PIDS and self.get(PID, documented) is None:
@@ -208,17 +268,27 @@ class Bindings:
             raise UnboundPlaceholder(PID, documented, command)
         return sorted(binding.real, key=_sort_key)
 
-    def _kill_edits(self, words: list[Word], command: str) -> list[tuple[int, int, str]]:
+    def _pid_argument_edits(self, words: list[Word], command: str) -> list[tuple[int, int, str]]:
         program = command_name(words)
-        if program is None or program[1] != "kill":
+        spec = PID_COMMANDS_BY_PROGRAM.get(program[1]) if program is not None else None
+        if program is None or spec is None:
             return []
         edits = []
-        for word in _kill_pid_arguments(words[program[0] + 1:]):
-            digits = re.search(r"\d+", word.raw)
-            real = self._real_pids_for(digits.group(), command)
-            before, after = word.raw[: digits.start()], word.raw[digits.end():]
-            # one real PID per word, so quoting such as '8' stays valid for each
-            edits.append((word.start, word.end, " ".join(before + pid + after for pid in real)))
+        for region in pid_arguments(spec, words[program[0] + 1:]):
+            word = region.word
+            numbers = list(_NUMBER.finditer(word.raw, region.start, region.end))
+            if region.several == WORDS:
+                # one real PID per word, so quoting such as '8' stays valid for each
+                digits = numbers[0]
+                before, after = word.raw[: digits.start()], word.raw[digits.end():]
+                real = self._real_pids_for(digits.group(), command)
+                edits.append((word.start, word.end, " ".join(before + pid + after for pid in real)))
+                continue
+            separator = " " if " " in word.raw[region.start:region.end] else ","  # ps -p "8 14", ps -p 8,14
+            for digits in numbers:
+                real = self._real_pids_for(digits.group(), command)
+                text = separator.join(real) if region.several == LIST else real[0]
+                edits.append((word.start + digits.start(), word.start + digits.end(), text))
         return edits
 
     def _name_edits(self, word: Word) -> list[tuple[int, int, str]]:
@@ -253,28 +323,169 @@ def split_generated_name(name: str) -> tuple[str, list[str]] | None:
     return "-".join(segments), parts
 
 
-def _kill_pid_arguments(arguments: list[Word]) -> list[Word]:
-    """The words of kill's arguments that are process ids (`-HUP`, `-s HUP`, `-9` are not)."""
-    pids: list[Word] = []
-    takes_value = False
+# ---- where programs take process ids -------------------------------------------------------------
+
+#: How a documented PID bound to several real processes is typed.
+WORDS = "words"    # one word per real PID: `kill 14` -> `kill 33 34`
+LIST = "list"      # a comma-separated list: `ps -p 14` -> `ps -p 33,34`
+LOWEST = "lowest"  # the program takes one process: `nsenter -t 14` -> `nsenter -t 33`
+
+_NUMBER = re.compile(r"(?<!\d)\d+(?!\d)")  # within a region that holds PIDs (`-p8`, `8,14`, `^8`)
+
+
+@dataclass(frozen=True)
+class PidCommand:
+    """Where one program takes process ids: a row of `PID_COMMANDS`.
+
+    Options are matched as typed (`-p 8`), with their value attached (`-p8`, `--pid=8`) and, for a
+    one-letter option, at the end of a cluster of flags (`strace -fp 8`, `ps -fp 8`).
+    """
+
+    program: str
+    pid_options: tuple[str, ...] = ()    # options whose value is a PID or a list of them (`8`, `8,14`)
+    several: str = LOWEST                # how a PID option's value is typed when bound to several
+    positional: str = "none"             # bare arguments that are PIDs: "none", "all", or "last"
+    positional_several: str = WORDS      # how a bare PID is typed when bound to several
+    pid_modes: tuple[str, ...] = ()      # flags after which bare arguments are PIDs (renice -p, taskset -p);
+    needs_mode: bool = False             # ... and without which they are not (taskset, chrt, ionice)
+    other_modes: tuple[str, ...] = ()    # flags after which bare arguments are not PIDs (renice -u user)
+    value_options: tuple[str, ...] = ()  # options taking a value that is not a PID (kill -s HUP, renice -n 5)
+    leading_value: bool = False          # the first bare argument is a value unless a value option gave it
+    no_pids: tuple[str, ...] = ()        # flags that mean no process is involved (kill -l 15 names a signal)
+    process_groups: bool = False         # after `--`, -N is the process group N (kill)
+    notes: str = ""
+
+
+#: Program by program, where process ids are typed. /proc/<n> is handled in any argument.
+PID_COMMANDS: tuple[PidCommand, ...] = (
+    PidCommand("kill", positional="all", value_options=("-s", "-n", "--signal", "-q", "--queue"),
+               no_pids=("-l", "-L", "--list", "--table"), process_groups=True,
+               notes="kill [-SIG | -s SIG] N...; -N after -- is a process group"),
+    PidCommand("ps", pid_options=("-p", "--pid", "-q", "--quick-pid", "--ppid", "-s", "--sid"), several=LIST,
+               notes="ps -p N[,M], --pid N, --ppid N, -s SID (session ids are PIDs too)"),
+    PidCommand("top", pid_options=("-p", "--pid"), several=LIST, notes="top -p N[,M]"),
+    PidCommand("pidstat", pid_options=("-p",), several=LIST, notes="pidstat -p N[,M] (ALL and SELF left alone)"),
+    PidCommand("lsof", pid_options=("-p",), several=LIST, notes="lsof -p N[,M] (^N excludes)"),
+    PidCommand("pgrep", pid_options=("-P", "--parent", "-s", "--session", "-g", "--pgroup"), several=LIST,
+               notes="pgrep -P PPID (its output: PID_PRINTERS)"),
+    PidCommand("pkill", pid_options=("-P", "--parent", "-s", "--session", "-g", "--pgroup"), several=LIST),
+    PidCommand("nsenter", pid_options=("-t", "--target"), notes="nsenter -t N (one process's namespaces)"),
+    PidCommand("strace", pid_options=("-p", "--attach"), notes="strace -p N"),
+    PidCommand("ltrace", pid_options=("-p",)),
+    PidCommand("gdb", pid_options=("-p", "--pid", "-pid"), notes="gdb -p N, --pid=N"),
+    PidCommand("prlimit", pid_options=("-p", "--pid")),
+    PidCommand("renice", positional="all", pid_modes=("-p", "--pid"), other_modes=("-g", "--pgrp", "-u", "--user"),
+               value_options=("-n", "--priority", "--relative"), leading_value=True,
+               notes="renice [-n] PRIO [-p] N...; bare arguments are PIDs unless -g/-u"),
+    PidCommand("taskset", positional="last", positional_several=LOWEST, pid_modes=("-p", "--pid"), needs_mode=True,
+               notes="taskset -p [MASK] N, -cp LIST N: the last argument"),
+    PidCommand("chrt", positional="last", positional_several=LOWEST, pid_modes=("-p", "--pid"), needs_mode=True,
+               value_options=("-T", "--sched-runtime", "-P", "--sched-period", "-D", "--sched-deadline"),
+               notes="chrt -p [PRIO] N: the last argument"),
+    PidCommand("ionice", positional="all", pid_modes=("-p", "--pid"), needs_mode=True,
+               value_options=("-c", "--class", "-n", "--classdata"), notes="ionice [-c C] -p N..."),
+    PidCommand("pmap", positional="all", value_options=("-A", "--range"), notes="pmap N..."),
+    PidCommand("pwdx", positional="all", notes="pwdx N..."),
+)
+PID_COMMANDS_BY_PROGRAM = {spec.program: spec for spec in PID_COMMANDS}
+
+
+#: Commands whose output lists process ids (see Bindings.bind_listed_pids).
+PID_PRINTERS = frozenset({"pgrep", "pidof"})
+
+
+def prints_pids(command: str | None) -> bool:
+    """The command is one `pgrep`/`pidof` (no pipeline): its output is a list of PIDs."""
+    stages = simple_commands(shell_words(command or ""))
+    program = command_name(stages[0]) if len(stages) == 1 else None
+    return program is not None and program[1] in PID_PRINTERS
+
+
+def listed_pids(text: str) -> list[tuple[str, str]] | None:
+    """[(pid, name)] of a pgrep/pidof output; None when a line does not start with a PID."""
+    pairs: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        tokens = line.split()
+        if not tokens:
+            continue
+        if all(t.isdigit() for t in tokens):
+            pairs += [(t, "") for t in tokens]
+        elif tokens[0].isdigit():
+            pairs.append((tokens[0], " ".join(tokens[1:])))
+        else:
+            return None
+    return pairs or None
+
+
+@dataclass(frozen=True)
+class PidRegion:
+    """Characters [start, end) of a word's raw text that hold process ids, and how to type several."""
+
+    word: Word
+    start: int
+    end: int
+    several: str
+
+
+def _has_flag(value: str, flags: tuple[str, ...]) -> bool:
+    """`value` is one of `flags`, or a cluster of one-letter flags (`-cp`) that holds one of them."""
+    if value in flags:
+        return True
+    return bool(re.fullmatch(r"-[A-Za-z]{2,}", value)) and any(
+        len(flag) == 2 and flag[1] in value[1:] for flag in flags)
+
+
+def pid_arguments(spec: PidCommand, arguments: list[Word]) -> list[PidRegion]:
+    """Where in a program's arguments (the words after its name) process ids are typed."""
+    regions: list[PidRegion] = []
+    positional: list[Word] = []
+    pid_mode = not spec.needs_mode
+    takes = ""              # "pid" or "value": what the next word is
     after_options = False
+    value_given = False
     for word in arguments:
         if word.kind != "word":
             break  # a redirection ends the arguments
         value = word.value
-        if takes_value:
-            takes_value = False
-        elif after_options:
-            if re.fullmatch(r"-?\d+", value):  # after --, -8 is the process group 8
-                pids.append(word)
-        elif value == "--":
-            after_options = True
-        elif value in ("-s", "-n", "--signal"):
-            takes_value = True
-        elif value in ("-l", "-L", "--list", "--table"):
-            return []  # kill -l 15 names signal 15; no process is involved
-        elif value.startswith("-"):
+        if takes:
+            if takes == "pid":
+                regions.append(PidRegion(word, 0, len(word.raw), spec.several))
+            takes = ""
             continue
-        elif value.isdigit():
-            pids.append(word)
-    return pids
+        if after_options or not value.startswith("-") or value == "-":
+            if spec.leading_value and not value_given:
+                value_given = True  # renice 5 8: the priority
+            elif (after_options and spec.process_groups and re.fullmatch(r"-\d+", value)) \
+                    or (pid_mode and re.fullmatch(r"\d+", value)):
+                positional.append(word)
+            continue
+        name, equals, _ = value.partition("=")
+        if value == "--":
+            after_options = True
+        elif value in spec.no_pids:
+            return []
+        elif value in spec.pid_options:
+            takes = "pid"
+        elif equals and name in spec.pid_options:
+            regions.append(PidRegion(word, word.raw.find("=") + 1, len(word.raw), spec.several))
+        elif any(len(o) == 2 and value.startswith(o) and value[2:3].isdigit() for o in spec.pid_options):
+            regions.append(PidRegion(word, word.raw.find(value[:2]) + 2, len(word.raw), spec.several))
+        elif value in spec.value_options:
+            takes, value_given = "value", True
+        elif (equals and name in spec.value_options) or any(
+                len(o) == 2 and value.startswith(o) and len(value) > 2 for o in spec.value_options):
+            value_given = True
+        elif spec.leading_value and not value_given and re.fullmatch(r"-\d+", value):
+            value_given = True  # renice -5 8: a negative priority
+        elif _has_flag(value, spec.pid_modes):
+            pid_mode = True
+        elif _has_flag(value, spec.other_modes):
+            pid_mode = False
+        elif re.fullmatch(r"-[A-Za-z]{2,}", value) and value[-1] in {o[1] for o in spec.pid_options if len(o) == 2}:
+            takes = "pid"  # strace -fp 8: a cluster of flags ending in a PID option
+    if spec.positional == "last":
+        positional = positional[-1:] if pid_mode else []
+    elif spec.positional == "none":
+        positional = []
+    regions += [PidRegion(word, 0, len(word.raw), spec.positional_several) for word in positional]
+    return [r for r in regions if _NUMBER.search(r.word.raw, r.start, r.end)]

@@ -565,3 +565,14 @@ def test_the_pods_fsgroup_owns_the_volume_files(tmp_path):
                                           ("日本", '"日本"')])
 def test_values_are_quoted_as_gos_percent_q(text, quoted):
     assert go_quote(text) == quoted
+
+
+@pytest.mark.parametrize("volume", [{"name": "../../outside", "downwardAPI": {"items": []}},
+                                    {"name": "../../outside", "emptyDir": {}}], ids=["downwardAPI", "emptyDir"])
+@pytest.mark.parametrize("pod_name", ["web", "../../outside"])
+def test_names_that_would_reach_out_of_the_work_folder_are_refused(tmp_path, volume, pod_name):
+    bad = pod(name=pod_name, volumes=[dict(volume, name="ok") if pod_name != "web" else volume])
+    with pytest.raises(StepError, match=r"is invalid: (metadata.name|spec.volumes\[0\].name): Invalid value: "
+                                        r'"../../outside": a lowercase RFC 1123'):
+        prepare([bad], tmp_path / "a" / "b" / "node", P)
+    assert not (tmp_path / "outside").exists() and not (tmp_path / "a" / "outside").exists()

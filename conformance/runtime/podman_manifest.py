@@ -32,7 +32,7 @@ from pathlib import Path
 
 from .base import RuntimeLimit, StepError
 from .podman_kubelet import Hook, stand_in_env, take_hooks
-from .podman_volumes import fill_volumes, pod_facts
+from .podman_volumes import fill_volumes, folder_name, pod_facts
 
 ELSEWHERE = "runs on --runtime kind"
 #: podman's defaults (adding them changes nothing) and capabilities that act only inside the
@@ -133,8 +133,8 @@ def prepare(documents: list, node_root: Path, prefix: str, known: dict[str, dict
         try:
             _refuse_host_access(spec, doc.get("kind", "Pod"), name)
             _rewrite_spec(spec, play, node_root, prefix, configs)
-            _empty_dirs(spec, node_root.parent / "emptydir" / name)
-            _kubelet_volumes(doc, spec, node_root.parent / "volumes" / name, prefix, configs, play.notes)
+            _empty_dirs(spec, node_root.parent / "emptydir", doc)
+            _kubelet_volumes(doc, spec, node_root.parent / "volumes", prefix, configs, play.notes)
             stand_in_env(spec, doc, play.notes)
             hooks = take_hooks(spec, play.notes)
         except RuntimeLimit as err:
@@ -265,14 +265,18 @@ def _kubelet_volumes(doc: dict, spec: dict, root: Path, prefix: str, configs: di
         notes.extend(dict.fromkeys(facts.notes))
 
 
-def _empty_dirs(spec: dict, root: Path) -> None:
+def _empty_dirs(spec: dict, root: Path, doc: dict) -> None:
     """emptyDir volumes on disk become folders of the work folder, as kubelet makes them on the node:
     mode 0777, and with the pod's fsGroup as their group (setgid), which podman 4.3 does not apply."""
     group = (spec.get("securityContext") or {}).get("fsGroup")
     for volume in spec.get("volumes") or []:
         if "emptyDir" not in volume or (volume.get("emptyDir") or {}).get("medium") == "Memory":
             continue
-        folder = root / str(volume.get("name"))
+        kind, name = str(doc.get("kind") or "Pod"), str((doc.get("metadata") or {}).get("name", ""))
+        where = "spec" if kind == "Pod" else "spec.template.spec"
+        index = (spec.get("volumes") or []).index(volume)
+        folder = (root / folder_name(kind, name, "metadata.name", name)
+                  / folder_name(kind, name, f"{where}.volumes[{index}].name", volume.get("name")))
         folder.mkdir(parents=True, exist_ok=True)
         os.chmod(folder, 0o2777 if isinstance(group, int) else 0o777)
         if isinstance(group, int):

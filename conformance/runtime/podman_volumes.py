@@ -76,6 +76,24 @@ class PodFacts:
     notes: list[str] = field(default_factory=list)
 
 
+RFC1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+RFC1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def folder_name(kind: str, name: str, where: str, value) -> str:
+    """A pod's or volume's name as a folder of the work folder: only a name the API server accepts
+    (so never `..`, `/` or an absolute path)."""
+    text = str(value or "")
+    label = where.endswith(".name") and where != "metadata.name"
+    pattern = RFC1123_LABEL if label else RFC1123_SUBDOMAIN
+    if not pattern.fullmatch(text) or len(text) > (63 if label else 253):
+        what, dot = ("RFC 1123 label", "") if label else ("RFC 1123 subdomain", " or '.'")
+        raise StepError(f"The {kind} {name!r} is invalid: {where}: Invalid value: {json.dumps(text)}: a lowercase "
+                        f"{what} must consist of lower case alphanumeric characters, '-'{dot}, and must start "
+                        "and end with an alphanumeric character")
+    return text
+
+
 def pod_facts(doc: dict, spec: dict) -> PodFacts:
     """What the kubelet knows of the pod of `doc` (a Pod, or a workload's template)."""
     kind, meta = str(doc.get("kind") or "Pod"), doc.get("metadata") or {}
@@ -87,6 +105,7 @@ def pod_facts(doc: dict, spec: dict) -> PodFacts:
     annotations = {"kubernetes.io/config.seen": seen, "kubernetes.io/config.source": "api",
                    **{str(k): str(v) for k, v in (pod_meta.get("annotations") or {}).items()}}
     group = (spec.get("securityContext") or {}).get("fsGroup")
+    folder_name(kind, name, "metadata.name", name)
     return PodFacts(kind=kind, name=pod_name, namespace=namespace, uid=stand_in_uid(namespace, pod_name),
                     labels={str(k): str(v) for k, v in (pod_meta.get("labels") or {}).items()},
                     annotations=annotations,
@@ -321,8 +340,9 @@ class _Volume:
 
 def fill_volumes(spec: dict, facts: PodFacts, root: Path, lookup: Lookup,
                  allocatable: Callable[[], dict] | None = None) -> None:
-    """Write every downwardAPI and projected volume of the spec under root/<volume> and play each as
-    a read-only hostPath of that folder (facts.notes says what was stood in)."""
+    """Write every downwardAPI and projected volume of the spec under root/<pod>/<volume> and play
+    each as a read-only hostPath of that folder (facts.notes says what was stood in)."""
+    root = root / facts.name
     mounted: list[str] = []
     cache: dict[str, dict] = {}
 
@@ -344,7 +364,8 @@ def fill_volumes(spec: dict, facts: PodFacts, root: Path, lookup: Lookup,
         else:
             for number, projection in enumerate(source.get("sources") or []):
                 _project(files, projection or {}, f"{where}.sources[{number}]", default_mode, lookup, nodes)
-        folder = root / str(volume.get("name"))
+        folder = root / folder_name(facts.kind, facts.name, f"{facts.field_prefix}.volumes[{index}].name",
+                                    volume.get("name"))
         write_atomic(folder, files.files, facts.fs_group, sticky=kind == "projected")
         del volume[kind]
         volume["hostPath"] = {"path": str(folder.resolve()), "type": "Directory"}

@@ -486,8 +486,9 @@ class PodmanRuntime(Runtime):
 
     def work_dir(self, namespace: str) -> Path:
         """The runtime's own folder for a namespace: `node/` stands in for the node's disk (hostPath
-        volumes), `play/` holds the copies of the page's manifests that podman plays. Removed at
-        teardown."""
+        volumes), `emptydir/` and `volumes/` hold the emptyDir folders and the downwardAPI/projected
+        files the suite writes as the kubelet does, `play/` holds the copies of the page's manifests
+        that podman plays. Removed at teardown."""
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", namespace).strip(".-") or "default"
         return self.cache_dir / "work" / safe
 

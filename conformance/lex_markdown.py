@@ -146,11 +146,26 @@ def _line_end(starts: list[int], lines: list[str], index: int) -> int:
 
 def _add_intros(blocks: list[Block], masked: str, comments: list[tuple[int, int]],
                 starts: list[int]) -> None:
-    """Each block's intro: the last prose paragraph between it and the block before it."""
+    """Each block's intro (the last prose paragraph between it and the block before it) and
+    outro (the first paragraph after it, before the next block): what the page says of it."""
     for comment_start, comment_end in comments:
         masked = _blank(masked, comment_start, comment_end)
     previous_end = 0
-    for block in blocks:
+    for index, block in enumerate(blocks):
         prose = masked[previous_end:block.start]
         block.intro = intro_from(SHORTCODE.sub("", prose).split("\n"))
+        following = blocks[index + 1].start if index + 1 < len(blocks) else len(masked)
+        after = SHORTCODE.sub("", masked[block.end:max(block.end, following)]).split("\n")
+        block.outro = intro_from(_first_paragraph(after))
         previous_end = max(previous_end, block.end)
+
+
+def _first_paragraph(lines: list[str]) -> list[str]:
+    paragraph: list[str] = []
+    for line in lines:
+        if not line.strip():
+            if paragraph:
+                break
+            continue
+        paragraph.append(line)
+    return paragraph

@@ -124,5 +124,8 @@ def lex_rendered(text: str) -> list[Block]:
             continue
         flush()
         previous_prose = " ".join(l.strip() for l in para)
+        if blocks and not blocks[-1].outro and blocks[-1].end <= starts[first] \
+                and not any(b.start > blocks[-1].end for b in blocks):
+            blocks[-1].outro = previous_prose          # what the page says right after the block
     flush()
     return blocks

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from .claims import broken_claims, find_claims
 from .compare import Bindings, UnboundPlaceholder, compare_output
 from .manifests import (
     PLACEHOLDER_VALUE,
@@ -85,6 +86,7 @@ class PageRun:
         self.session_target = ""
         # a session the page opens that is not open here: "line N (`kubectl exec ...`): why"
         self.session_wanted: str | None = None
+        self.step: Step | None = None                # the step being run
         self.container_commands: dict[str, dict[str, list[str]]] = {}   # pod -> container -> argv
         self.pods: dict[str, PodRef] = {}
         self.failure: str | None = None          # "line 38: kubectl apply failed" once an operation failed
@@ -123,6 +125,7 @@ class PageRun:
 
     # ---------------------------------------------------------------- steps
     def run(self, step: Step) -> Outcome:
+        self.step = step
         outcome = self._run(step)
         if step.kind in ("manifest", "snippet") and not outcome.checked and outcome.verdict in CHECKED_VERDICTS:
             outcome.checked = "validated"
@@ -237,6 +240,7 @@ class PageRun:
             bindings = copy.deepcopy(self.bindings)
             outcome = compare_output(step.expected, actual, bindings, command=command.text,
                                      line=step.block.content_line)
+            outcome = self._check_claims(step, step.expected, actual, outcome, bindings)
             outcome.checked = "compared"
             if rerun is None or not _look_again(outcome, previous, deadline, drift_deadline):
                 self.bindings = bindings
@@ -245,6 +249,21 @@ class PageRun:
             time.sleep(0.3)
             result = rerun()
             actual = result.stdout
+
+    def _check_claims(self, step: Step, expected: str, actual: str, outcome: Outcome,
+                      bindings: Bindings) -> Outcome:
+        """Values the sentences around the block state must be in what was seen (see claims.py)."""
+        claims = find_claims([step.block.intro, step.block.outro], expected)
+
+        def stands_for(value: str) -> set[str]:
+            return {real for b in bindings if b.documented == value for real in b.real}
+
+        broken = broken_claims(claims, actual, stands_for)
+        if not broken:
+            return outcome
+        reasons = [f"the page says {c.value} ({c.sentence!r}), but {c.value} is not in what was seen"
+                   for c in broken]
+        return Outcome(Verdict.FAIL, reasons + outcome.reasons, outcome.diff, outcome.checked)
 
     def _signalled_recently(self) -> bool:
         return time.monotonic() - self.last_signal_at < RETRY_WINDOW
@@ -557,6 +576,8 @@ class PageRun:
                                           + (" (no output documented)" if output.strip() else "")], checked="ran")
         outcome = compare_output(command.expected, output, bindings, command=command.text,
                                  line=command.expected_line)
+        if self.step is not None:
+            outcome = self._check_claims(self.step, command.expected, output, outcome, bindings)
         outcome.checked = "compared"
         if status not in (None, 0) and outcome.verdict != Verdict.FAIL:
             outcome = Outcome(Verdict.FAIL, [f"`{command.text}`{shown} exited {status}"] + outcome.reasons,

@@ -420,3 +420,45 @@ def test_what_a_runtime_can_do_is_declared_not_probed(tmp_path):
     _, outcomes = run_page(tmp_path / "2", runtime)
     assert outcomes[0].verdict == Verdict.FAIL
     assert "server-side dry run on recording: admission webhook" in outcomes[0].reason
+
+
+CLAIM_PAGE = """---
+title: t
+---
+
+```shell
+kubectl apply -f https://k8s.io/examples/pods/share-process-namespace.yaml
+```
+
+```shell
+kubectl exec nginx -c shell -- id
+```
+
+{output_intro}
+
+```
+uid=1000 gid=3000 groups=2000
+```
+
+{claim}
+"""
+
+
+def test_a_value_the_prose_states_fails_when_it_changes_in_two_languages(tmp_path):
+    class Root(RecordingRuntime):
+        def exec(self, pod, container, argv, timeout=30.0):
+            return ExecResult(0, self.printed)
+
+    for lang, intro, claim in [
+            ("en", "The output is similar to this:",
+             "The output shows that the processes run as user 1000, the value of runAsUser."),
+            ("ja", "出力は次のようになります:", "出力から、プロセスがユーザー1000として実行されていることがわかります。")]:
+        page = CLAIM_PAGE.format(output_intro=intro, claim=claim)
+        runtime = Root(api=False)
+        runtime.printed = "uid=1000 gid=3000 groups=2000\n"
+        _, outcomes = run_page(tmp_path / lang / "same", runtime, page)
+        assert outcomes[2].verdict == Verdict.PASS, outcomes[2]
+        runtime.printed = "uid=1001 gid=3000 groups=2000\n"      # numbers alone differ: a drift, but for the prose
+        _, outcomes = run_page(tmp_path / lang / "changed", runtime, page)
+        assert outcomes[2].verdict == Verdict.FAIL
+        assert f"the page says 1000 ({claim!r}), but 1000 is not in what was seen" in outcomes[2].reason

@@ -168,7 +168,7 @@ class PageRun:
         return Outcome.skipped(f"illustrative: {step.problem or 'no command on the page produces this text'}")
 
     def _run_snippet(self, step: Step) -> Outcome:
-        return check_snippet(step.manifest_text, step.language or None)
+        return check_snippet(step.manifest_text, step.language or None, first_line=step.block.content_line)
 
     def _run_manifest(self, step: Step) -> Outcome:
         if step.problem:

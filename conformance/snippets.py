@@ -194,6 +194,11 @@ def _parse_nginx(text: str) -> str:
     if result["errors"]:
         first = result["errors"][0]
         message = re.sub(r" in \S*snippet\.conf(:\d+)?$", "", str(first.get("error", "")))
+        if not message:
+            # crossplane says nothing when the text ends inside a directive or a block
+            last = len(text.rstrip("\n").split("\n"))
+            return _raise(first.get("line") or last,
+                          "unexpected end of the text: a directive without ';' or a block without '}'")
         return _raise(first.get("line"), message)
     return "parses as nginx configuration (crossplane)"
 

@@ -129,3 +129,9 @@ def test_conf_is_told_apart_by_its_line_ends():
 
 def test_manifests_keeps_the_import_for_its_callers():
     assert reexported is check_snippet
+
+
+def test_nginx_text_that_ends_inside_a_directive_names_the_page_line():
+    outcome = check_snippet("user nginx;\nworker_processes 1\n", "nginx", first_line=40)
+    assert outcome.verdict == Verdict.FAIL
+    assert "line 41" in outcome.reason and "a directive without ';'" in outcome.reason

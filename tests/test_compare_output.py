@@ -105,3 +105,13 @@ def test_the_whole_page_in_order(lang, lines):
     assert "page shows 1 'nginx: worker process', saw 2" in page.reasons
     assert {b.documented: b.real for b in bindings if b.namespace == "pid"} == {
         "1": {"1"}, "8": {"7"}, "14": {"33", "34"}, "15": {"35"}, "21": {"41"}, "22": {"42", "43"}, "23": {"44"}}
+
+
+def test_pgrep_output_binds_pids_like_ps_rows():
+    from conformance.compare import Bindings, compare_output
+    bindings = Bindings()
+    first = compare_output("8\n14\n", "11\n35\n", bindings, command="pgrep nginx", line=10)
+    assert first.verdict.value == "pass"
+    # the same documented PID later must be the same real process
+    later = compare_output("8\n", "12\n", bindings, command="pgrep nginx", line=20)
+    assert later.verdict.value == "fail" and "8" in later.reason

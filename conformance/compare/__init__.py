@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from ..verdict import Outcome, Verdict
-from .bindings import PID_COLUMNS, Binding, Bindings, UnboundPlaceholder, split_generated_name
+from .bindings import PID_COLUMNS, Binding, Bindings, UnboundPlaceholder, prints_pids, split_generated_name
 from .common import first_nonblank, looks_like_error, short, terminal_lines
 from .config import Directive, compare_config, parse_directives
 from .shell import command_name, shell_words, simple_commands
@@ -95,6 +95,13 @@ def compare_output(expected: str, actual: str, bindings: Bindings, command: str 
         return Outcome.drifted(f"the page shows no output, but the command printed {shown!r}",
                                line_diff(expected, actual, line))
 
+    if prints_pids(command):
+        # `pgrep nginx` / `pidof`: the PIDs it lists bind like a ps table's PID column
+        problems = bindings.bind_listed_pids(expected, actual, line=line, what=command or "")
+        if problems is not None:
+            if problems:
+                return Outcome.failed("; ".join(problems), line_diff(expected, actual, line))
+            return Outcome.passed("the PIDs listed bind to the page's")
     if is_table_header(first_nonblank(expected)):
         page_table = parse_table(expected)
         if page_table is not None and page_table.rows:

@@ -333,11 +333,18 @@ class PodmanRuntime(Runtime):
             env["CONTAINERS_REGISTRIES_CONF"] = str(self.paths.registries_conf)
         return env
 
+    def _cwd(self) -> str:
+        """podman's working folder: the runtime's own. conmon writes files (an empty `oom` when
+        a container is OOM-killed) into its working folder, which was the user's."""
+        folder = self.cache_dir / "cwd"
+        folder.mkdir(parents=True, exist_ok=True)
+        return str(folder)
+
     def _podman(self, argv: list[str], timeout: float = 60.0, check: bool = False,
                 registries: bool = False, merge_output: bool = False) -> subprocess.CompletedProcess:
         """Run one podman command (argv list, never a shell). Raises TimeoutExpired past `timeout`."""
         result = subprocess.run(self._base() + argv, env=self._env(registries), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE,
+                                cwd=self._cwd(), stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT if merge_output else subprocess.PIPE,
                                 text=True, errors="replace", timeout=timeout, check=False)
         if check and result.returncode != 0:
@@ -784,7 +791,7 @@ class PodmanRuntime(Runtime):
     def _spawn(self, pod: PodRef, argv: list[str], close_keys: list[str], description: str) -> Session:
         self._require()
         command = self._base() + argv
-        child = pexpect.spawn(command[0], command[1:], env=self._env(), encoding="utf-8",
+        child = pexpect.spawn(command[0], command[1:], env=self._env(), encoding="utf-8", cwd=self._cwd(),
                               codec_errors="replace", dimensions=self.terminal, timeout=30)
         child.delaybeforesend = None
         sessions = self._sessions.setdefault(pod.namespace, [])

@@ -43,7 +43,7 @@ def corpus() -> dict:
     assert data, out[-3000:]
     assert code in (0, 1), f"the run crashed (exit {code}):\n{out[-3000:]}"
     data["elapsed"] = time.monotonic() - started
-    data["new_files"] = sorted(set(p.name for p in ROOT.iterdir()) - set(before) - {"reports"})
+    data["new_files"] = sorted({p.name for p in ROOT.iterdir()} - set(before) - {"reports"})
     return data
 
 

@@ -176,3 +176,11 @@ def test_no_prompt_is_an_error(tmp_path):
     with pytest.raises(StepError, match="no prompt"):
         PtySession(child, description="cat", start_timeout=0.5)
     child.close(force=True)
+
+
+def test_output_without_a_final_newline_then_the_prompt(busybox_session):
+    # a file with no final newline: the prompt follows its last line on the same screen line
+    typed = busybox_session.type("printf 'zone=\"us-est-coast\"'", timeout=5)
+    assert typed.output == 'zone="us-est-coast"'
+    assert typed.status == 0 and busybox_session.prompt == "/ # "
+    assert busybox_session.type("echo next", timeout=5).output == "next"

@@ -226,7 +226,10 @@ class PtySession(Session):
 
     def _prompt_back(self, screen: Screen) -> bool:
         lines = screen.lines()
-        return len(lines) >= 2 and bool(self._prompt_shape.match(lines[-1]))
+        # the prompt on a line of its own, or right after output that ends without a newline
+        # (`cat` of a file with no final newline: 'zone="us-est-coast"/ # ')
+        return len(lines) >= 2 and (bool(self._prompt_shape.match(lines[-1]))
+                                    or (len(lines[-1]) > len(self.prompt) and lines[-1].endswith(self.prompt)))
 
     def type(self, command: str, timeout: float = 20.0) -> Typed:
         if self._closed:
@@ -241,8 +244,12 @@ class PtySession(Session):
                 return Typed(output=_between(screen.lines(), None), status=None)
             raise StepError(f"{self._description}: no prompt {timeout:.0f} s after typing {command!r}",
                             diagnostics=screen.text()[-4000:])
-        self.prompt = screen.lines()[-1]        # `cd` changes it: "root@pod:/data/redis#"
-        output = _between(screen.lines(), self.prompt)
+        lines = screen.lines()
+        if self._prompt_shape.match(lines[-1]):
+            self.prompt = lines[-1]             # `cd` changes it: "root@pod:/data/redis#"
+        else:                                   # output without a final newline, then the prompt
+            lines = lines[:-1] + [lines[-1][:-len(self.prompt)], self.prompt]
+        output = _between(lines, self.prompt)
         status = self._status(deadline) if SHELL_PROMPT.search(self.prompt) else None
         return Typed(output=output, status=status)
 

@@ -105,3 +105,29 @@ def test_many_drifting_lines_are_summarized_in_the_reasons():
     assert outcome.reasons[0] == "line 1: 100 -> 200"
     assert outcome.reasons[10:] == ["and 5 more lines with other values (see the diff)"]
     assert outcome.diff.count("\n+    worker") == 15
+
+
+def test_a_page_that_elides_inside_its_lines_shows_an_excerpt():
+    # hand-written from downward-api-volume-expose-pod-information.md and a busybox `ls -laR`
+    page = ("drwxr-xr-x  ... Feb 6 21:47 ..2982_06_02_21_47_53.299460680\n"
+            "lrwxrwxrwx  ... Feb 6 21:47 labels -> ..data/labels\n\n"
+            "/etc/podinfo/..2982_06_02_21_47_53.299460680:\n"
+            "-rw-r--r--  ... Feb  6 21:47 labels\n")
+    real = ("/etc/podinfo:\ntotal 12\ndrwxrwxrwx 3 root root 4096 Dec 2 15:22 .\n"
+            "drwxr-xr-x 2 root root 4096 Dec 2 15:22 ..2026_12_02_15_22_34.2750187136\n"
+            "lrwxrwxrwx 1 root root 13 Dec 2 15:22 labels -> ..data/labels\n"
+            "/etc/podinfo/..2026_12_02_15_22_34.2750187136:\ntotal 16\n"
+            "-rw-r--r-- 1 root root 58 Dec 2 15:22 labels\n")
+    outcome = compare_text(page, real, line=126)
+    assert outcome.verdict == Verdict.DRIFT       # months, days and generated names are volatile
+    wrong = compare_text(page.replace("/etc/podinfo/..", "/etc/.."), real, line=126)
+    assert wrong.verdict == Verdict.FAIL
+    assert wrong.reason == ("output differs from the page at line 129: page "
+                            "'/etc/..2982_06_02_21_47_53.299460680:' is not in the real output")
+    # without an elision the page shows the whole output: an extra real line is a difference
+    assert compare_text("a\nb\n", "a\nx\nb\n").verdict == Verdict.FAIL
+
+
+def test_month_names_of_dates_are_volatile_but_other_words_are_not():
+    assert compare_text("Feb 6 21:47 labels", "Dec 2 15:22 labels").verdict == Verdict.DRIFT
+    assert compare_text("Feb labels", "Dec labels").verdict == Verdict.FAIL

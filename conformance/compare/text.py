@@ -19,6 +19,7 @@ from .common import at_line, page_line, short, terminal_lines
 
 _PLACEHOLDER = re.compile(r"<[^<>\s][^<>]*>|\.\.\.|…|\$\{[^}\s]+\}|\$[A-Za-z_][A-Za-z0-9_]*")
 _ELLIPSIS_LINE = re.compile(r"\s*(\.\.\.|…)\s*")
+_INLINE_ELISION = re.compile(r"(?<!\.)(?:\.\.\.|…)(?!\.)")
 
 # volatile values: timestamps, clock times, durations (5s, 2m30s), hex ids, any other number
 _VOLATILE = re.compile(
@@ -27,6 +28,8 @@ _VOLATILE = re.compile(
     r"|(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d))+(?![A-Za-z])"
     r"|(?<![0-9A-Za-z])(?=[a-f]*\d)[0-9a-f]{7,64}(?![0-9A-Za-z])"
     r"|\d+(?:\.\d+)*"
+    # month names of dates (`ls -l`, `date`): as volatile as the day beside them
+    r"|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)(?=\s+\d)"
 )
 _MASK = "\x00"
 _NAME_MASK = "\x01"
@@ -159,10 +162,19 @@ def _token_changes(page_text: str, real_text: str, names_are_placeholders: bool 
 _MAX_DRIFT_REASONS = 10
 
 
+def _as_excerpt(page: list[_Line]) -> list[_Line]:
+    """A page that elides inside its lines (`drwxr-xr-x ... labels`) shows an excerpt: the
+    real output may hold lines between and around the ones it shows."""
+    if any(line.is_ellipsis for line in page) or not any(_INLINE_ELISION.search(line.text) for line in page):
+        return page
+    gap = _Line(-1, "...")
+    return [gap] + [item for line in page for item in (line, gap)]
+
+
 def compare_text(expected: str, actual: str, line: int | None = None,
                  bindings: Bindings | None = None) -> Outcome:
     """Compare free text. With `bindings`, generated name suffixes are placeholders bound page-wide."""
-    page, real = _content_lines(expected), _content_lines(actual)
+    page, real = _as_excerpt(_content_lines(expected)), _content_lines(actual)
     worst, pairs = _align(page, real)
     if worst == _Level.NONE:
         first = _first_difference(page, real, line)
@@ -209,6 +221,13 @@ def _bind_names(page_text: str, real_text: str, bindings: Bindings, where: int |
 
 def _first_difference(page: list[_Line], real: list[_Line], line: int | None) -> str:
     """' at line 42: page '...', real '...'' for the first pair of lines that cannot match."""
+    if page and page[0].is_ellipsis:
+        # lines may come between: the first page line found nowhere in the real output
+        for page_item in page:
+            if not page_item.is_ellipsis and all(_level(page_item, r) == _Level.NONE for r in real):
+                return (f"{at_line(page_line(line, page_item.offset))}: page {short(page_item.text, 60)!r} "
+                        "is not in the real output")
+        return ""
     for page_item, real_item in zip(page, real):
         if page_item.is_ellipsis:
             return ""

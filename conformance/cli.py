@@ -164,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     code = pytest.main(pytest_args_for(args, pages))
     if code == pytest.ExitCode.USAGE_ERROR:
         return 2
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        return 0          # pages without any code block: reported as UNCHECKED, nothing failed
     return 1 if code == pytest.ExitCode.TESTS_FAILED else int(code)
 
 

@@ -210,6 +210,12 @@ class PageFile(SybilFile):
                 page = document.namespace.get("page")
                 if page is not None and page.language is None:
                     page.language = next(iter(state.languages))
+        if not items:
+            # a page with no code block is still a page of the run: shown as found, 0 blocks
+            for document in self.documents:
+                page = document.namespace.get("page")
+                if page is not None:
+                    state.recorder.pages.append(_page_record(page))
         return items
 
 
@@ -222,12 +228,15 @@ def _page_run(example) -> PageRun | None:
         page = namespace["page"]
         namespace["page_run"] = PageRun(page, state.start_runtime, strict=state.strict,
                                         runtime_name=state.runtime_name)
-        state.recorder.pages.append({
-            "path": _display(page.path), "language": page.language, "title": page.title,
+        state.recorder.pages.append(_page_record(page))
+    return namespace.get("page_run")
+
+
+def _page_record(page) -> dict:
+    return {"path": _display(page.path), "language": page.language, "title": page.title,
             "feature_state": page.feature_state,
             "min_server_version": (".".join(map(str, page.front_matter.min_server_version))
-                                   if page.front_matter.min_server_version else None)})
-    return namespace.get("page_run")
+                                   if page.front_matter.min_server_version else None)}
 
 
 def evaluate(example):
@@ -335,7 +344,7 @@ def _compare_translations(state: ConformanceState) -> None:
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     state = _state(config)
-    if not state.recorder.blocks:
+    if not (state.recorder.blocks or state.recorder.pages):
         return
     terminalreporter.section("conformance: every block and its verdict")
     terminalreporter.write_line(state.recorder.table())

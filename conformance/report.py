@@ -54,7 +54,7 @@ class Recorder:
         return counts
 
     def coverage(self) -> dict[str, PageCoverage]:
-        by_page: dict[str, list[BlockRecord]] = {}
+        by_page: dict[str, list[BlockRecord]] = {page["path"]: [] for page in self.pages}
         for block in self.blocks:
             by_page.setdefault(block.path, []).append(block)
         return {path: page_coverage(blocks) for path, blocks in by_page.items()}
@@ -96,6 +96,10 @@ class Recorder:
                     lines.append((head if index == 0 and j == 0 else lead) + " " + piece)
             if block.verdict == "fail" and block.diff:
                 lines += [lead + " " + d for d in block.diff.split("\n")]
+        for path in coverage:
+            if not coverage[path].found:
+                info = pages.get(path, {})
+                lines += [f"{path} [{info.get('language') or ''}]", f"  {coverage[path].line()}"]
         counts = self.summary()
         lines.append("total: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
         return "\n".join(lines)

@@ -54,3 +54,17 @@ def test_json_and_table_carry_the_coverage(tmp_path):
                                             "skipped": {"placeholder": 1}}
     assert data["blocks"][0]["checked"] == "compared"
     assert "2 blocks: 1 compared; 1 not run (1 placeholder) -> PASS" in recorder.table(width=120)
+
+
+def test_a_page_without_any_code_block_is_reported_unchecked(tmp_path):
+    from .test_e2e_pages import run_conformance
+    page = tmp_path / "content" / "en" / "docs" / "concepts" / "prose-only.md"
+    page.parent.mkdir(parents=True)
+    page.write_text("---\ntitle: Prose only\n---\n\nNothing to run here.\n")
+    code, data, out = run_conformance(str(tmp_path / "content"), cwd=tmp_path)
+    assert data["pages"] == [{"path": "content/en/docs/concepts/prose-only.md", "language": "en",
+                              "title": "Prose only", "feature_state": None, "min_server_version": None,
+                              "coverage": {"status": "unchecked", "found": 0, "verdicts": {}, "compared": 0,
+                                           "validated": 0, "ran": 0, "skipped": {}}}]
+    assert "0 blocks: nothing checked -> UNCHECKED" in out
+    assert code == 0

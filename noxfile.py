@@ -59,6 +59,14 @@ def summary(session: nox.Session) -> None:
 
 
 @nox.session
+def record(session: nox.Session) -> None:
+    """Record what the share-process-namespace page's commands print on podman (test fixtures)."""
+    _install(session)
+    pages = session.posargs or ["docs/en/tasks/configure-pod-container/share-process-namespace.md"]
+    session.run("conformance", "run", *pages, "--record", "tests/data/recorded/podman", success_codes=[0, 1])
+
+
+@nox.session
 def tests(session: nox.Session) -> None:
     """The project's own tests (podman tests run for real; kind tests skip where kind is missing)."""
     _install(session)

@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--strict", action="store_true", help="drift is a failure")
     run.add_argument("--json", type=Path, help="write the JSON report to this file")
     run.add_argument("--junitxml", type=Path, help="write JUnit XML to this file")
+    run.add_argument("--record", type=Path, help="write what each command printed, page by page, into this "
+                                                 "folder (the recorded fixtures of the project's tests)")
     run.add_argument("-k", dest="keyword", help="pytest -k expression to select blocks")
     run.add_argument("-v", "--verbose", action="store_true", help="one line per block as it runs")
     kind = run.add_argument_group("kind")
@@ -111,6 +113,8 @@ def pytest_args_for(args: argparse.Namespace, pages: list[Path]) -> list[str]:
         argv += ["--conformance-json", str(args.json)]
     if args.junitxml:
         argv += ["--junitxml", str(args.junitxml)]
+    if args.record:
+        argv += ["--conformance-record", str(args.record)]
     if args.keyword:
         argv += ["-k", args.keyword]
     for option, value in (("kubernetes-version", args.kubernetes_version), ("node-image", args.node_image),

@@ -83,6 +83,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-lang", action="append", default=[],
                     help="only pages in these languages (repeat or comma-separate)")
     group.addoption("--conformance-json", default=None, help="write the JSON report here")
+    group.addoption("--conformance-record", default=None,
+                    help="write what each command of each page printed into this folder (recorded fixtures)")
     group.addoption("--conformance-kubernetes-version", default=None, help="kind: Kubernetes version, e.g. 1.34")
     group.addoption("--conformance-node-image", default=None, help="kind: node image to use instead")
     group.addoption("--conformance-cluster", default=None, help="kind: reuse this cluster (kept)")
@@ -275,7 +277,24 @@ def _teardown_page(namespace: dict) -> None:
         for line, report in run.manifest_reports:
             for row in report.table():
                 state.recorder.manifests.append({"path": _display(run.page.path), "line": line, **row})
+        folder = state.config.getoption("conformance_record")
+        if folder and run.printed:
+            _write_recording(Path(folder), run, state)
         run.teardown()
+
+
+def _write_recording(folder: Path, run: PageRun, state: ConformanceState) -> None:
+    """tests/data/recorded/<runtime>/<page>.<lang>.json: what each command really printed, with
+    the runtime, its images and the date, so that comparison tests use output a runtime produced."""
+    import datetime
+    import json
+    runtime = state.runtime
+    record = {"page": _display(run.page.path), "language": run.page.language, "runtime": state.runtime_name,
+              "images": [vars(i) for i in runtime.images()] if runtime else [],
+              "date": datetime.date.today().isoformat(), "commands": run.printed}
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{run.page.path.name.split('.')[0]}.{run.page.language or 'xx'}.json"
+    target.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _display(path: Path) -> str:

@@ -87,6 +87,7 @@ class PageRun:
         # a session the page opens that is not open here: "line N (`kubectl exec ...`): why"
         self.session_wanted: str | None = None
         self.step: Step | None = None                # the step being run
+        self.printed: list[dict] = []                # each command that ran: line, text, output
         self.container_commands: dict[str, dict[str, list[str]]] = {}   # pod -> container -> argv
         self.pods: dict[str, PodRef] = {}
         self.failure: str | None = None          # "line 38: kubectl apply failed" once an operation failed
@@ -291,6 +292,9 @@ class PageRun:
         outcome, actual = result
         if actual is None:
             self.rerun = None
+        else:
+            # what the command really printed, for `conformance run --record` (recorded fixtures)
+            self.printed.append({"line": command.line, "command": command.text, "output": actual})
         self.last = (command, outcome, actual)
         return outcome
 

@@ -1,7 +1,10 @@
 """Tables: parsing with and without alignment, and the page-wide PID bindings of the ps outputs.
 
 Fixtures in tests/data/compare: page_* are the share-process-namespace page's blocks verbatim
-(id: aligned, ja: alignment lost); real_* are what busybox ps printed in a podman pod.
+(id: aligned, ja: alignment lost); handwritten_ps_*.official-busybox.txt are HAND-WRITTEN in the
+shape the official busybox image's ps prints (PID USER TIME COMMAND) with Debian's nginx users:
+no runtime here produced them (Debian's busybox-static ps has no TIME column). What a runtime
+really printed is in tests/data/recorded/ (test_recorded_outputs.py).
 """
 from pathlib import Path
 
@@ -25,12 +28,13 @@ def page(name: str, lang: str) -> str:
 
 
 def run_before(lang: str, bindings: Bindings, real: str | None = None):
-    return compare_output(page("ps_before", lang), real or data("real_ps_before.busybox.txt"), bindings,
-                          command="ps ax", line=BEFORE_LINE[lang])
+    return compare_output(page("ps_before", lang), real or data("handwritten_ps_before.official-busybox.txt"),
+                          bindings, command="ps ax", line=BEFORE_LINE[lang])
 
 
 def run_after(lang: str, bindings: Bindings, real: str | None = None, page_text: str | None = None):
-    return compare_output(page_text or page("ps_after", lang), real or data("real_ps_after.busybox.txt"), bindings,
+    return compare_output(page_text or page("ps_after", lang),
+                          real or data("handwritten_ps_after.official-busybox.txt"), bindings,
                           command="ps ax", line=AFTER_LINE[lang])
 
 
@@ -53,7 +57,7 @@ def test_both_languages_parse_to_the_same_table(lang, aligned):
 
 
 def test_real_output_with_trailing_spaces_and_carriage_returns():
-    real = data("real_ps_before.busybox.txt").replace("\n", "  \r\r\n")
+    real = data("handwritten_ps_before.official-busybox.txt").replace("\n", "  \r\r\n")
     table = parse_table(real)
     assert table.aligned
     assert table.rows[-1].cells == {"PID": "41", "USER": "root", "TIME": "0:00", "COMMAND": "{ps} sh"}
@@ -188,7 +192,7 @@ def test_page_keeping_the_worker_pid_after_hup_fails():
 def test_workers_keeping_their_pids_while_the_page_shows_new_ones_fails():
     bindings = Bindings()
     run_before("id", bindings)
-    stale = data("real_ps_after.busybox.txt").replace("   42 www-data", "   33 www-data").replace(
+    stale = data("handwritten_ps_after.official-busybox.txt").replace("   42 www-data", "   33 www-data").replace(
         "   43 www-data", "   34 www-data")
     outcome = run_after("id", bindings, real=stale)
     assert outcome.verdict == Verdict.FAIL
@@ -200,7 +204,7 @@ def test_workers_keeping_their_pids_while_the_page_shows_new_ones_fails():
 def test_master_pid_changing_fails():
     bindings = Bindings()
     run_before("id", bindings)
-    restarted = data("real_ps_after.busybox.txt").replace("    7 root", "   50 root")
+    restarted = data("handwritten_ps_after.official-busybox.txt").replace("    7 root", "   50 root")
     outcome = run_after("id", bindings, real=restarted)
     assert outcome.verdict == Verdict.FAIL
     assert outcome.reasons[0] == ("PID 8 ('nginx: master process nginx -g daemon off;') was real PID 7 at line 57; "
@@ -208,7 +212,8 @@ def test_master_pid_changing_fails():
 
 
 def test_master_missing_fails():
-    real = "\n".join(line for line in data("real_ps_before.busybox.txt").splitlines() if "master" not in line)
+    real = "\n".join(line for line in data("handwritten_ps_before.official-busybox.txt").splitlines()
+                     if "master" not in line)
     outcome = run_before("ja", Bindings(), real=real)
     assert outcome.verdict == Verdict.FAIL
     assert outcome.reasons[0] == ("process 'nginx: master process nginx -g daemon off;' documented at line 38 "
@@ -243,8 +248,7 @@ def test_pid_1_is_not_a_free_placeholder():
 
 def test_missing_and_extra_columns_are_drift():
     real = "\n".join(" ".join(line.split()[:1] + line.split()[2:]) for line in
-                     data("real_ps_before.busybox.txt").splitlines())  # no USER column
-    real = real.replace("PID TIME COMMAND", "PID TIME COMMAND", 1)
+                     data("handwritten_ps_before.official-busybox.txt").splitlines())  # no USER column
     outcome = run_before("id", Bindings(), real=real)
     assert outcome.verdict == Verdict.DRIFT
     assert outcome.reasons[0] == "column USER not shown by the real output"
@@ -271,7 +275,7 @@ def test_missing_and_extra_columns_are_drift():
 
 
 def test_extra_real_process_is_drift_and_named():
-    real = data("real_ps_before.busybox.txt") + "   50 root      0:00 sleep 3600\n"
+    real = data("handwritten_ps_before.official-busybox.txt") + "   50 root      0:00 sleep 3600\n"
     outcome = run_before("id", Bindings(), real=real)
     assert outcome.verdict == Verdict.DRIFT
     assert outcome.reasons[-1] == "real output also shows 'sleep 3600' (PID 50), not on the page"

@@ -182,7 +182,7 @@ def test_signal_a_process_of_the_other_container(runtime, pod, shell):
 
 def test_events_mention_the_pod(runtime, pod):
     events = runtime.events(pod)
-    assert isinstance(events, str)
+    assert pod.name in events, events
     if runtime.name == "podman":
         assert re.search(r"container start .*" + re.escape(pod.name), events)
 

@@ -41,7 +41,16 @@ def test_differences_are_named(tmp_path):
 def test_translated_comments_and_lost_whitespace_do_not_count(tmp_path):
     page = _site(tmp_path, lambda t: t.replace("    8 root      0:00 nginx: master", "8 root 0:00 nginx: master")
                  .replace("Create the Pod", "Erstellen Sie den Pod"))
+    # a localized copy of the example whose YAML comments are translated: the same manifest as data
+    english = tmp_path / "content" / "en" / "examples" / "pods" / "share-process-namespace.yaml"
+    localized = tmp_path / "content" / "de" / "examples" / "pods" / "share-process-namespace.yaml"
+    localized.parent.mkdir(parents=True)
+    localized.write_text("# Ein Pod mit gemeinsamem Prozess-Namespace\n" + english.read_text()
+                         .replace("shareProcessNamespace: true", "shareProcessNamespace: true  # geteilt"))
     assert compare_with_english(page).same
+    # the same file with a changed value is a difference: the comparison does read it
+    localized.write_text(english.read_text().replace("shareProcessNamespace: true", "shareProcessNamespace: false"))
+    assert not compare_with_english(page).same
 
 
 def test_a_missing_block_is_named(tmp_path):

@@ -27,7 +27,7 @@ class Block:
     text: str = ""        # the code, dedented
     intro: str = ""       # the prose just before the block, one line
     outro: str = ""       # the prose just after it ("The output shows that ..."), one line
-    attrs: dict = field(default_factory=dict)   # shortcode arguments
+    attrs: dict[str, str] = field(default_factory=dict)   # shortcode arguments
     problem: str = ""     # for source == "problem": what is wrong and what was expected
 
 

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
+
+from .typing import JSONDict
 
 # reason text -> class; first match wins, the order goes from specific to general
 SKIP_CLASSES: list[tuple[str, re.Pattern[str]]] = [
@@ -38,9 +42,9 @@ def skip_class(reason: str) -> str:
 @dataclass
 class PageCoverage:
     found: int = 0
-    verdicts: Counter = field(default_factory=Counter)
-    checks: Counter = field(default_factory=Counter)          # compared / validated / ran
-    skipped: Counter = field(default_factory=Counter)         # reason class -> blocks
+    verdicts: Counter[str] = field(default_factory=Counter)
+    checks: Counter[str] = field(default_factory=Counter)          # compared / validated / ran
+    skipped: Counter[str] = field(default_factory=Counter)         # reason class -> blocks
 
     @property
     def status(self) -> str:
@@ -51,7 +55,7 @@ class PageCoverage:
             return "unchecked"
         return "drift" if self.verdicts["drift"] else "pass"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> JSONDict:
         return {"status": self.status, "found": self.found, "verdicts": dict(self.verdicts),
                 "compared": self.checks["compared"], "validated": self.checks["validated"],
                 "ran": self.checks["ran"], "skipped": dict(self.skipped)}
@@ -65,7 +69,15 @@ class PageCoverage:
         return text + f" -> {self.status.upper()}"
 
 
-def page_coverage(blocks) -> PageCoverage:
+class BlockVerdict(Protocol):
+    """What coverage reads of a block's record (report.BlockRecord)."""
+
+    verdict: str
+    reason: str
+    checked: str
+
+
+def page_coverage(blocks: Iterable[BlockVerdict]) -> PageCoverage:
     """Coverage of one page from its block records (objects with verdict, reason, checked)."""
     coverage = PageCoverage()
     for block in blocks:

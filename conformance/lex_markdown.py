@@ -21,6 +21,7 @@ import re
 import textwrap
 
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from .blocks import Block, intro_from, line_starts
 
@@ -42,9 +43,15 @@ def _blank(text: str, start: int, end: int) -> str:
     return text[:start] + re.sub(r"[^\n]", " ", text[start:end]) + text[end:]
 
 
-def code_tokens(text: str):
+def code_tokens(text: str) -> list[Token]:
     """markdown-it's code tokens (fence, code_block) of a text: the parser's own view."""
     return [t for t in _PARSER.parse(text) if t.type in ("fence", "code_block") and t.map]
+
+
+def _lines_of(token: Token) -> tuple[int, int]:
+    """A code token's first and last line (0-based); code_tokens keeps only tokens that have a map."""
+    assert token.map is not None
+    return token.map[0], token.map[1] - 1
 
 
 def _info(raw: str) -> str:
@@ -96,7 +103,7 @@ def lex_markdown(text: str, body_start: int = 0) -> list[Block]:
     blocks: list[Block] = []
     masked = _code_shortcodes(masked, blocks, starts)
     tokens = code_tokens(masked)
-    code_spans = [(starts[t.map[0]], _line_end(starts, lines, t.map[1] - 1)) for t in tokens]
+    code_spans = [(starts[first], _line_end(starts, lines, last)) for first, last in map(_lines_of, tokens)]
 
     def in_code(offset: int) -> bool:
         return any(s <= offset < e for s, e in code_spans)
@@ -107,7 +114,7 @@ def lex_markdown(text: str, body_start: int = 0) -> list[Block]:
         return any(s <= offset < e for s, e in comments)
 
     for token in tokens:
-        first, last = token.map[0], token.map[1] - 1
+        first, last = _lines_of(token)
         start = starts[first]
         if in_comment(start + len(lines[first]) - len(lines[first].lstrip())):
             continue

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from .typing import FrontMatterData
 from .versions import parse_version
 
 PAGE_SUFFIXES = (".md", ".markdown", ".txt")
@@ -94,7 +95,7 @@ def detect_format(text: str, path: Path | None = None) -> str:
 
 @dataclass
 class FrontMatter:
-    data: dict = field(default_factory=dict)
+    data: FrontMatterData = field(default_factory=dict)
     end_offset: int = 0          # character offset just after the closing ---
     line: int = 1
 

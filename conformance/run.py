@@ -24,7 +24,6 @@ from .claims import broken_claims, find_claims
 from .compare import Bindings, UnboundPlaceholder, compare_output
 from .manifests import (
     PLACEHOLDER_VALUE,
-    check_snippet,
     load_all,
     looks_like_manifest,
     validate_manifest,
@@ -43,6 +42,7 @@ from .runtime import (
 )
 from .runtime.images import ImageUnavailable
 from .runtime.podman_manifest import kubectl_config_file
+from .snippets import check_snippet
 from .steps import Command, Step
 from .verdict import Outcome, Verdict, combine
 

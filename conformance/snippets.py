@@ -43,7 +43,8 @@ import yaml
 from .verdict import Outcome
 
 try:
-    import tomllib  # novermin (3.11+; guarded: tomli below on 3.10)
+    # mypy checks as Python 3.10, where tomllib is not in the standard library (hence the ignore)
+    import tomllib  # type: ignore[import-not-found,unused-ignore]  # novermin (3.11+; tomli below on 3.10)
 except ModuleNotFoundError:          # Python 3.10: the same parser, published separately
     import tomli as tomllib
 

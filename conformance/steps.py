@@ -13,7 +13,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from .blocks import ASSIGNMENT, KNOWN_COMMANDS, OUTPUT_WORDS, PROMPT_LINE, YAML_KEY, Block
-from .manifests import HEREDOC, extract_heredocs, looks_like_manifest
+from .manifests import HEREDOC, Heredoc, extract_heredocs, looks_like_manifest
 
 MANIFEST_INFOS = {"yaml", "yml"}
 SNIPPET_INFOS = {"toml", "json", "ini", "conf", "properties", "cfg", "xml", "hcl", "nginx", "dockerfile"}
@@ -31,7 +31,7 @@ class Command:
     line: int                 # page line of the command
     argv: list[str] | None    # shlex split, None when it could not be split
     problem: str = ""         # why it cannot be run as argv (pipes, redirections, bad quoting)
-    heredocs: list = field(default_factory=list)   # conformance.manifests.Heredoc
+    heredocs: list[Heredoc] = field(default_factory=list)
     expected: str | None = None  # the output the page shows for it, if any
     expected_line: int = 0
 
@@ -117,10 +117,11 @@ def _transcript(block: Block) -> list[Command]:
             command.expected, command.expected_line = "", block.content_line + offset + 1
             commands.append(command)
         elif commands:
-            commands[-1].expected += line + "\n"
+            commands[-1].expected = (commands[-1].expected or "") + line + "\n"
     for command in commands:
         # leading blank lines stay: expected_line must remain the page line of expected's first line
-        command.expected = command.expected.rstrip("\n") if command.expected.strip() else ""
+        expected = command.expected or ""
+        command.expected = expected.rstrip("\n") if expected.strip() else ""
     return commands
 
 

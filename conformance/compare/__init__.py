@@ -124,7 +124,9 @@ def _compare_tables(page_table: Table, expected: str, actual: str, bindings: Bin
         else:
             reason = f"the page shows a table ({' '.join(page_table.columns)}), the real output has none"
         return Outcome.failed(reason, line_diff(expected, actual, line))
-    outcome = compare_table(page_table, parse_table("\n".join(real_lines[header_at:])), bindings, line)
+    real_table = parse_table("\n".join(real_lines[header_at:]))
+    assert real_table is not None    # its first line is the header found above
+    outcome = compare_table(page_table, real_table, bindings, line)
     before = [text.strip() for text in real_lines[:header_at] if text.strip()]
     if before:  # e.g. a warning printed before the table
         reason = f"the real output starts with lines the page does not show: {short(' / '.join(before))!r}"

@@ -162,8 +162,9 @@ class Bindings:
                 clashes.setdefault(other.documented, []).append(value)
         for other_documented, values in clashes.items():
             kind = "processes" if namespace == PID else "names"
-            where = self.get(namespace, other_documented)
-            shown = f" (line {where.line})" if where is not None and where.line is not None else ""
+            other_binding = self.get(namespace, other_documented)
+            shown = (f" (line {other_binding.line})"
+                     if other_binding is not None and other_binding.line is not None else "")
             problems.append(f"documented {label}s {other_documented}{shown} and {documented} are different "
                             f"{kind} on the page, but both are real {_plural(namespace, values)} "
                             f"{format_values(values)}")

@@ -68,7 +68,8 @@ def shell_words(command: str) -> list[Word]:
 
 
 def simple_commands(words: list[Word]) -> list[list[Word]]:
-    commands, current = [], []
+    commands: list[list[Word]] = []
+    current: list[Word] = []
     for word in words:
         if word.kind == "op" and word.raw in _COMMAND_SEPARATORS:
             commands.append(current)

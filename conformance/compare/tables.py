@@ -110,7 +110,7 @@ def _column_starts(header: str, rows: list[str]) -> list[tuple[str, int]] | None
         else:
             p += 1
     starts: list[tuple[str, int]] = []
-    previous_word_end = None
+    previous_word_end: int | None = None     # set with the first column (starts is empty until then)
     for run_start, run_end in runs:
         in_run = [w for w in words if run_start <= w[0] < run_end]
         if not in_run:
@@ -121,7 +121,8 @@ def _column_starts(header: str, rows: list[str]) -> list[tuple[str, int]] | None
             return None  # a row bridges two columns
         name = " ".join(w[2] for w in in_run)
         holds_values = any(line[run_start:run_end].strip() for line in rows)
-        if starts and rows and not holds_values and in_run[0][0] - previous_word_end == 1:
+        if (starts and rows and not holds_values and previous_word_end is not None
+                and in_run[0][0] - previous_word_end == 1):
             starts[-1] = (f"{starts[-1][0]} {name}", starts[-1][1])
         else:
             starts.append((name, run_start))
@@ -382,7 +383,8 @@ def _check_row(result: _RowResult, matcher: _Matcher, bindings: Bindings, line: 
     doc_split = split_generated_name(doc_key)
     if doc_split is not None and result.tier is not None and result.tier.name == "generated name":
         for index, part in enumerate(doc_split[1]):
-            real_parts = {split_generated_name(k)[1][index] for k in real_keys}
+            # this tier matched only real keys of the same generated shape: each splits
+            real_parts = {split[1][index] for split in map(split_generated_name, real_keys) if split is not None}
             result.fails += bindings.bind(NAME, part, real_parts, line=doc_line, what=doc_key)
     # every other column: a different value is drift
     for page_column, real_column in matcher.columns.items():

@@ -11,6 +11,7 @@ import difflib
 import enum
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..verdict import Outcome, Verdict
@@ -59,7 +60,7 @@ def _content_lines(text: str) -> list[_Line]:
 
 @functools.lru_cache(maxsize=4096)
 def _mask_names(text: str) -> str:
-    def mask(match: re.Match) -> str:
+    def mask(match: re.Match[str]) -> str:
         split = split_generated_name(match.group())
         return match.group() if split is None else split[0] + ("-" + _NAME_MASK) * len(split[1])
     return OBJECT_NAME.sub(mask, text)
@@ -74,11 +75,11 @@ def _unmasked(text: str) -> str:
     return text
 
 
-_MASKS = {_Level.EXACT: _unmasked, _Level.NAMES: _mask_names, _Level.VOLATILE: _mask_volatile}
+_MASKS: dict[_Level, Callable[[str], str]] = {_Level.EXACT: _unmasked, _Level.NAMES: _mask_names, _Level.VOLATILE: _mask_volatile}
 
 
 @functools.lru_cache(maxsize=4096)
-def _pattern(page_text: str, level: _Level) -> re.Pattern:
+def _pattern(page_text: str, level: _Level) -> re.Pattern[str]:
     """The page line as a regex: placeholders match anything, the rest literally (masked for `level`)."""
     mask = _MASKS[level]
     parts, position = [], 0
@@ -212,6 +213,8 @@ def _bind_names(page_text: str, real_text: str, bindings: Bindings, where: int |
     real_names = [n for n in OBJECT_NAME.findall(real_text) if split_generated_name(n)]
     for page_name, real_name in zip(page_names, real_names):
         page_split, real_split = split_generated_name(page_name), split_generated_name(real_name)
+        if page_split is None or real_split is None:     # not so: both lists hold generated names only
+            continue
         if page_split[0] != real_split[0] or len(page_split[1]) != len(real_split[1]):
             continue
         for page_part, real_part in zip(page_split[1], real_split[1]):
@@ -263,12 +266,17 @@ def line_diff(expected: str, actual: str, line: int | None = None, context: int 
         number = ""
         if page_item is not None:
             number = str(page_line(line, page_item.offset) if line is not None else page_item.offset + 1)
-        text = real_item.text if op == "+" else page_item.text
+        shown_item = real_item if op == "+" else page_item
+        assert shown_item is not None    # `+` has its real line, `-`, `~` and ` ` their page line
+        text = shown_item.text
         out.append(f"{op}{number:>{width}}  {text}")
     return "\n".join(out)
 
 
-def _edit_script(page: list[_Line], real: list[_Line]) -> list[tuple[str, _Line | None, _Line | None]]:
+_Op = tuple[str, _Line | None, _Line | None]     # op (" ", "~", "-", "+"), page line, real line
+
+
+def _edit_script(page: list[_Line], real: list[_Line]) -> list[_Op]:
     """Longest-common-subsequence alignment where matching lines (at any level) count as equal."""
     n, m = len(page), len(real)
     common = [[0] * (m + 1) for _ in range(n + 1)]
@@ -278,7 +286,8 @@ def _edit_script(page: list[_Line], real: list[_Line]) -> list[tuple[str, _Line 
                 common[i][j] = common[i + 1][j + 1] + 1
             else:
                 common[i][j] = max(common[i + 1][j], common[i][j + 1])
-    ops, i, j = [], 0, 0
+    ops: list[_Op] = []
+    i, j = 0, 0
     while i < n or j < m:
         if i < n and page[i].is_ellipsis:
             ops.append((" ", page[i], None))
@@ -293,7 +302,7 @@ def _edit_script(page: list[_Line], real: list[_Line]) -> list[tuple[str, _Line 
             ops.append(("+", None, real[j]))
             j += 1
     # a `~` line (equal up to volatile values) is shown as its page and real versions
-    expanded = []
+    expanded: list[_Op] = []
     for op, page_item, real_item in ops:
         if op == "~":
             expanded += [("-", page_item, None), ("+", None, real_item)]

@@ -16,19 +16,22 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import jsonschema
 import yaml
 from jsonschema import ValidationError
 from jsonschema import _keywords as schema_keywords
+from jsonschema.protocols import Validator
 
 # snippets (TOML, nginx, ini, XML, ...) are checked in snippets.py, each in its own language;
 # re-exported here for the callers that import them from this module (the package's own modules import
 # them from snippets: mypy --strict counts neither as exported, as snippets imports tomllib without `as`)
 from .snippets import check_snippet, tomllib  # type: ignore[attr-defined]  # noqa: F401
+from .typing import Documents, JSONDict
 from .verdict import Outcome, Verdict
 from .versions import KUBERNETES_VERSIONS
 
@@ -53,7 +56,7 @@ TextTimestampLoader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
 
-def load_all(text: str) -> list:
+def load_all(text: str) -> Documents:
     """Every YAML document of the text, timestamps kept as strings."""
     return list(yaml.load_all(text, Loader=TextTimestampLoader))
 
@@ -128,14 +131,17 @@ class SchemaSet:
     """One Kubernetes version's definitions, indexed by (group, version, kind)."""
 
     version: str
-    definitions: dict
+    definitions: JSONDict
     by_gvk: dict[tuple[str, str, str], str]
 
     @functools.cached_property
-    def validator_class(self):
-        return jsonschema.validators.extend(jsonschema.Draft202012Validator, {"properties": _properties_and_unknown})
+    def validator_class(self) -> type[Validator]:
+        # typeshed leaves extend() unannotated
+        extended: type[Validator] = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+            jsonschema.Draft202012Validator, {"properties": _properties_and_unknown})
+        return extended
 
-    def validator(self, definition: str):
+    def validator(self, definition: str) -> Validator:
         schema = {"$defs": self.definitions, "$ref": f"#/$defs/{definition}"}
         return self.validator_class(schema)
 
@@ -156,7 +162,7 @@ def schema_set(minor: str) -> SchemaSet | None:
 
 @functools.cache
 def built_in_groups() -> frozenset[str]:
-    groups = set()
+    groups: set[str] = set()
     for version in KUBERNETES_VERSIONS:
         schemas = schema_set(version.minor)
         if schemas:
@@ -166,11 +172,11 @@ def built_in_groups() -> frozenset[str]:
 
 
 @functools.cache
-def removed_apis() -> tuple[dict, ...]:
+def removed_apis() -> tuple[dict[str, Any], ...]:
     return tuple(yaml.safe_load((DATA / "removed-apis.yaml").read_text()))
 
 
-def removal(api_version: str, kind: str) -> dict | None:
+def removal(api_version: str, kind: str) -> dict[str, Any] | None:
     for entry in removed_apis():
         if entry["apiVersion"] == api_version and ("*" in entry["kinds"] or kind in entry["kinds"]):
             return entry
@@ -187,9 +193,14 @@ def _minor_tuple(minor: str) -> tuple[int, int]:
     return int(a), int(b)
 
 
-def _properties_and_unknown(validator, properties, instance, schema):
+# typeshed types jsonschema's `properties` keyword as returning None; it yields the errors it finds
+_schema_properties = cast(Callable[..., Iterator[ValidationError]], schema_keywords.properties)
+
+
+def _properties_and_unknown(validator: Validator, properties: JSONDict, instance: Any,
+                            schema: JSONDict) -> Iterator[ValidationError]:
     """JSON schema `properties`, plus an error for fields the schema does not know."""
-    yield from schema_keywords.properties(validator, properties, instance, schema)
+    yield from _schema_properties(validator, properties, instance, schema)
     if validator.is_type(instance, "object") and "additionalProperties" not in schema \
             and not schema.get("x-kubernetes-preserve-unknown-fields"):
         for name in instance:
@@ -252,7 +263,7 @@ class ManifestReport:
         keep = [o for o in parts if o.verdict == worst.verdict]
         return Outcome(worst.verdict, [r for o in keep for r in o.reasons], "\n".join(o.diff for o in keep if o.diff))
 
-    def table(self) -> list[dict]:
+    def table(self) -> list[JSONDict]:
         return [{"document": f"{d.kind}/{d.name}" if d.name else d.kind, "api_version": d.api_version,
                  "document_line": d.line, "versions": {r.version: r.verdict for r in d.results}} for d in self.documents]
 
@@ -315,7 +326,7 @@ def _error_path(error: ValidationError) -> str:
     return out or "(document)"
 
 
-def _is_placeholder(value) -> bool:
+def _is_placeholder(value: object) -> bool:
     return isinstance(value, str) and bool(PLACEHOLDER_VALUE.search(value))
 
 
@@ -356,7 +367,7 @@ def validate_manifest(text: str, *, versions: Sequence[str] | None = None, stric
     return report
 
 
-def _placeholders_in(data) -> Iterable[str]:
+def _placeholders_in(data: object) -> Iterable[str]:
     """Placeholders in the values (not the keys) of a document."""
     if isinstance(data, dict):
         for value in data.values():
@@ -368,7 +379,7 @@ def _placeholders_in(data) -> Iterable[str]:
         yield from (m.group(0) for m in PLACEHOLDER_VALUE.finditer(data))
 
 
-def _validate_one(data: dict, doc: DocumentReport, version: str, strict: bool) -> VersionResult:
+def _validate_one(data: JSONDict, doc: DocumentReport, version: str, strict: bool) -> VersionResult:
     if not doc.api_version or not doc.kind:
         missing = "apiVersion" if not doc.api_version else "kind"
         if doc.elided:
@@ -395,7 +406,8 @@ def _validate_one(data: dict, doc: DocumentReport, version: str, strict: bool) -
         return VersionResult(version, "fail", "apiVersion",
                              f"no schema for {doc.api_version} {doc.kind} (a built-in API group)")
     errors = sorted(schemas.validator(definition).iter_errors(data), key=lambda e: list(e.absolute_path))
-    unknown, real = [], []
+    unknown: list[ValidationError] = []
+    real: list[ValidationError] = []
     for error in errors:
         if _waived(error, doc):
             doc.waived.append(_error_path(error))

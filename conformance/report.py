@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .coverage import PageCoverage, page_coverage
+from .typing import JSONDict, ManifestRecord, PageRecord, RuntimeRecord, TranslationRecord
 from .verdict import Verdict
 
 VERDICT_ORDER = [v.value for v in (Verdict.PASS, Verdict.DRIFT, Verdict.FAIL, Verdict.SKIP, Verdict.BLOCKED)]
@@ -38,11 +39,11 @@ class BlockRecord:
 
 @dataclass
 class Recorder:
-    runtime: dict = field(default_factory=lambda: {"name": "", "images": []})
-    pages: list[dict] = field(default_factory=list)
+    runtime: RuntimeRecord = field(default_factory=lambda: {"name": "", "images": []})
+    pages: list[PageRecord] = field(default_factory=list)
     blocks: list[BlockRecord] = field(default_factory=list)
-    manifests: list[dict] = field(default_factory=list)
-    translations: list[dict] = field(default_factory=list)
+    manifests: list[ManifestRecord] = field(default_factory=list)
+    translations: list[TranslationRecord] = field(default_factory=list)
 
     def add(self, record: BlockRecord) -> None:
         self.blocks.append(record)
@@ -59,7 +60,7 @@ class Recorder:
             by_page.setdefault(block.path, []).append(block)
         return {path: page_coverage(blocks) for path, blocks in by_page.items()}
 
-    def as_json(self) -> dict:
+    def as_json(self) -> JSONDict:
         coverage = self.coverage()
         pages = [{**p, "coverage": coverage[p["path"]].as_dict()} if p["path"] in coverage else p
                  for p in self.pages]
@@ -113,7 +114,7 @@ class Recorder:
 MARKS = {"pass": "ok", "fail": "FAIL", "drift": "drift", "skip": "skip", "fragment": "frag"}
 
 
-def manifest_table(manifests: list[dict], markdown: bool = False) -> str:
+def manifest_table(manifests: list[ManifestRecord], markdown: bool = False) -> str:
     versions: list[str] = []
     for row in manifests:
         for version in row["versions"]:

@@ -45,7 +45,7 @@ def recording(request) -> dict:
 
 
 def test_the_recorded_run_keeps_the_pages_point_and_names_each_detail(recording):
-    (ps, _, before), (kill, typed_kill, signal), (_, _, after), (head, typed_head, conf) = _replay(recording)
+    (ps, _, before), (kill, typed_kill, signal), (_, _, after), (_, typed_head, conf) = _replay(recording)
     assert (ps, kill) == ("ps ax", "kill -HUP 8")
     # the documented master PID 8 is typed as the real master's PID, in kill and in /proc
     master = typed_kill.split()[-1]

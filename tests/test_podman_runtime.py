@@ -119,13 +119,24 @@ def test_second_start_uses_the_cached_detection(runtime, cache):
     assert elapsed < 2.0
 
 
+def _tree(root: Path, depth: int = 4) -> dict[str, float]:
+    """Every path under root (to `depth` levels) with its modification time."""
+    if not root.exists():
+        return {}
+    paths = [root] + [p for level in range(1, depth + 1) for p in root.glob("/".join(["*"] * level))]
+    return {str(p): p.lstat().st_mtime for p in paths}
+
+
 def test_the_users_own_podman_storage_is_not_touched(runtime, ns, tmp_path):
-    before = Path("/var/lib/containers").exists()
+    # the default storage of the user's own podman, and its network config: nothing added,
+    # removed or written while a pod of the suite is created, run and removed
+    watched = [Path("/var/lib/containers"), Path("/etc/containers/networks"), Path("/run/containers")]
+    before = {str(root): _tree(root) for root in watched}
     pods = runtime.apply(write_manifest(tmp_path / "p.yaml", "untouched"), ns)
     runtime.wait_running(pods[0])
     runtime.teardown(ns)
-    assert Path("/var/lib/containers").exists() == before
-    assert not Path("/etc/containers/networks").exists() or before
+    after = {str(root): _tree(root) for root in watched}
+    assert after == before
 
 
 # --- images ---------------------------------------------------------------------------------------

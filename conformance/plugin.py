@@ -11,20 +11,33 @@ from __future__ import annotations
 import atexit
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sybil import Document, Region, Sybil
+from sybil import Document, Example, Region, Sybil
 from sybil.integration.pytest import SybilFile
+from sybil.typing import Parser
 
 from .blocks import Block
 from .lex_markdown import lex_markdown
 from .lex_rendered import lex_rendered
-from .pages import PageError, PageReadError, is_page, language_of, load_page, page_language, read_page_text
+from .pages import (
+    Page,
+    PageError,
+    PageReadError,
+    is_page,
+    language_of,
+    load_page,
+    page_language,
+    read_page_text,
+)
 from .report import BlockRecord, Recorder
 from .run import PageRun
 from .runtime import Runtime, RuntimeUnavailable, make_runtime
 from .steps import Step, steps_for
+from .typing import PageRecord
 from .verdict import Outcome, Verdict
 
 
@@ -46,9 +59,9 @@ class ConformanceState:
         self.runtime_error: str | None = None
         self.explicit = {Path(a.split("::")[0]).resolve() for a in config.args}
 
-    def runtime_options(self) -> dict:
+    def runtime_options(self) -> dict[str, Any]:
         get = self.config.getoption
-        options: dict = {}
+        options: dict[str, Any] = {}
         if self.runtime_name == "kind":
             options = {"kubernetes_version": get("conformance_kubernetes_version"),
                        "node_image": get("conformance_node_image"), "cluster": get("conformance_cluster"),
@@ -104,7 +117,7 @@ def _state(config: pytest.Config) -> ConformanceState:
 
 # ------------------------------------------------------------------ collection
 
-def pytest_ignore_collect(collection_path: Path, config: pytest.Config):
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """In a website checkout only content/ holds pages: do not walk node_modules, themes..."""
     parent = collection_path.parent
     website_root = (parent / "content").is_dir() and any(
@@ -114,7 +127,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config):
     return None
 
 
-def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> PageFile | None:
     """A page in a docs folder (.md, .markdown, .txt), or any file named on the command line."""
     state = _state(parent.config)
     explicit = file_path.resolve() in state.explicit
@@ -130,7 +143,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
 
 
 class PageSybil(Sybil):
-    def identify(self, example) -> str:
+    def identify(self, example: Example) -> str:
         step: Step = example.region.parsed
         return f"line {example.line} [{step.kind}]"
 
@@ -148,7 +161,7 @@ class PageDocument(Document):
     the trouble is, failing with the reason; the other pages of the run are not affected."""
 
     @classmethod
-    def parse(cls, path: str, *parsers, encoding: str = "utf-8") -> Document:
+    def parse(cls, path: str, *parsers: Parser, encoding: str = "utf-8") -> Document:
         try:
             text = read_page_text(Path(path))
         except PageReadError as err:
@@ -169,7 +182,7 @@ class PageDocument(Document):
         return document
 
 
-def page_parser(document):
+def page_parser(document: Document) -> Iterator[Region]:
     """Sybil parser: every block of the page, lexed and classified, one region each.
 
     The lexers' Blocks are the regions' lexemes (what the page holds, where); the Step
@@ -203,8 +216,8 @@ def _line_of(message: str) -> int:
 class PageFile(SybilFile):
     """A page: its blocks are the items; its teardown removes every pod it created."""
 
-    def collect(self):
-        items = list(super().collect())
+    def collect(self) -> list[pytest.Item]:
+        items: list[pytest.Item] = list(super().collect())  # type: ignore[no-untyped-call]  # sybil: unannotated
         state = _state(self.config)
         if len(state.languages) == 1:
             # a page that names no language (front matter, path) is in the one language asked for
@@ -223,7 +236,7 @@ class PageFile(SybilFile):
 
 # ------------------------------------------------------------------ evaluation
 
-def _page_run(example) -> PageRun | None:
+def _page_run(example: Example) -> PageRun | None:
     namespace = example.namespace
     if "page_run" not in namespace and namespace.get("page") is not None:
         state = namespace["conformance_state"]
@@ -231,17 +244,18 @@ def _page_run(example) -> PageRun | None:
         namespace["page_run"] = PageRun(page, state.start_runtime, strict=state.strict,
                                         runtime_name=state.runtime_name)
         state.recorder.pages.append(_page_record(page))
-    return namespace.get("page_run")
+    run: PageRun | None = namespace.get("page_run")
+    return run
 
 
-def _page_record(page) -> dict:
+def _page_record(page: Page) -> PageRecord:
     return {"path": _display(page.path), "language": page.language, "title": page.title,
             "feature_state": page.feature_state,
             "min_server_version": (".".join(map(str, page.front_matter.min_server_version))
                                    if page.front_matter.min_server_version else None)}
 
 
-def evaluate(example):
+def evaluate(example: Example) -> str | None:
     step: Step = example.region.parsed
     state: ConformanceState = example.namespace["conformance_state"]
     run = _page_run(example)
@@ -270,7 +284,7 @@ def evaluate(example):
     return None
 
 
-def _teardown_page(namespace: dict) -> None:
+def _teardown_page(namespace: dict[str, Any]) -> None:
     run: PageRun | None = namespace.get("page_run")
     if run is not None:
         state: ConformanceState = namespace["conformance_state"]
@@ -305,11 +319,12 @@ def _display(path: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def conformance_state(request) -> ConformanceState:
+def conformance_state(request: pytest.FixtureRequest) -> ConformanceState:
     return _state(request.config)
 
 
-def pytest_collection_modifyitems(session, config, items) -> None:
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                   items: list[pytest.Item]) -> None:
     # the state reaches the evaluators through the page namespace (Sybil fills it with fixtures)
     for item in items:
         if hasattr(item, "example") and "conformance_state" not in item.example.namespace:
@@ -331,7 +346,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_runtest_makereport(item, call) -> None:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> None:
     """The verdict and reason as properties of the test case (they reach JUnit XML)."""
     if call.when != "call" or not hasattr(item, "example"):
         return
@@ -340,7 +355,7 @@ def pytest_runtest_makereport(item, call) -> None:
         item.user_properties += [("verdict", record.verdict), ("kind", record.kind), ("reason", record.reason)]
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int | pytest.ExitCode) -> None:
     state = _state(session.config)
     state.close_runtime()
     _compare_translations(state)
@@ -361,7 +376,8 @@ def _compare_translations(state: ConformanceState) -> None:
                                             "same": report.same, "differences": report.differences})
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: pytest.ExitCode,
+                            config: pytest.Config) -> None:
     state = _state(config)
     if not (state.recorder.blocks or state.recorder.pages):
         return

@@ -18,12 +18,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from .claims import broken_claims, find_claims
 from .compare import Bindings, UnboundPlaceholder, compare_output
 from .manifests import (
     PLACEHOLDER_VALUE,
+    Heredoc,
+    ManifestReport,
     load_all,
     looks_like_manifest,
     validate_manifest,
@@ -39,11 +41,13 @@ from .runtime import (
     RuntimeUnavailable,
     Session,
     StepError,
+    Typed,
 )
 from .runtime.images import ImageUnavailable
 from .runtime.podman_manifest import kubectl_config_file
 from .snippets import check_snippet
 from .steps import Command, Step
+from .typing import PrintedCommand
 from .verdict import Outcome, Verdict, combine
 
 SHELLS = {"sh", "bash", "ash", "zsh", "/bin/sh", "/bin/bash", "/bin/ash", "/bin/zsh", "/bin/busybox"}
@@ -87,7 +91,7 @@ class PageRun:
         # a session the page opens that is not open here: "line N (`kubectl exec ...`): why"
         self.session_wanted: str | None = None
         self.step: Step | None = None                # the step being run
-        self.printed: list[dict] = []                # each command that ran: line, text, output
+        self.printed: list[PrintedCommand] = []      # each command that ran: line, text, output
         self.container_commands: dict[str, dict[str, list[str]]] = {}   # pod -> container -> argv
         self.pods: dict[str, PodRef] = {}
         self.failure: str | None = None          # "line 38: kubectl apply failed" once an operation failed
@@ -95,9 +99,9 @@ class PageRun:
         self.unavailable: str | None = None      # an image this runtime cannot have: later runtime steps skip
         self.last: tuple[Command, Outcome, str | None] | None = None
         self.last_signal_at = float("-inf")     # when the page last sent a signal (kill)
-        self.rerun: Callable[[], object] | None = None   # runs the last command again, if read-only
+        self.rerun: Callable[[], _Result] | None = None   # runs the last command again, if read-only
         self.workdir = Path(tempfile.mkdtemp(prefix="conformance-page-"))
-        self.manifest_reports: list[tuple[int, object]] = []
+        self.manifest_reports: list[tuple[int, ManifestReport]] = []
         self.not_created: dict[str, str] = {}     # object name -> why the step creating it was skipped
         self.skipped_installs: list[str] = []     # "line N" of package installs that could not run
         # examples file name -> (copy in the work folder, page line) of a manifest the page shows
@@ -139,7 +143,7 @@ class PageRun:
         return outcome
 
     def _run(self, step: Step) -> Outcome:
-        handler = getattr(self, f"_run_{step.kind}")
+        handler: Callable[[Step], Outcome] = getattr(self, f"_run_{step.kind}")
         try:
             return handler(step)
         except NotOnThisPage as err:
@@ -278,7 +282,7 @@ class PageRun:
             return combine(outcomes)
         return combine(outcomes + checks)
 
-    def _validate_heredoc(self, command: Command, heredoc) -> Outcome:
+    def _validate_heredoc(self, command: Command, heredoc: Heredoc) -> Outcome:
         report = validate_manifest(heredoc.body, versions=self.validation_versions, strict=self.strict,
                                    first_line=command.line + heredoc.body_line_offset - heredoc.command_line_offset,
                                    source=str(self.page.path))
@@ -374,6 +378,7 @@ class PageRun:
                 return Outcome.skipped(f"{name} was not created ({self.not_created[name]})"), None
         if command.problem:
             return Outcome.skipped(f"line {command.line}: {command.problem}"), None
+        assert command.argv is not None     # a command that could not be split has a problem (above)
         runtime = self.runtime()
         if self.gate:
             return Outcome.skipped(self.gate), None
@@ -401,8 +406,8 @@ class PageRun:
                 return Outcome.passed(f"{config.stem} kept for the pods of later steps"), None
             if args.verb == "delete" and args.kind_names:
                 return self._delete(args, runtime), None
-            stdin = "heredoc " if command.heredocs else ""
-            return Outcome.skipped(f"needs a Kubernetes API (kubectl {args.verb} {stdin}".rstrip()
+            heredoc = "heredoc " if command.heredocs else ""
+            return Outcome.skipped(f"needs a Kubernetes API (kubectl {args.verb} {heredoc}".rstrip()
                                    + f"); runs on --runtime kind or kubeconfig, not {runtime.name}"), None
         stdin = command.heredocs[0].body if command.heredocs else None
         argv = [a for a in command.argv]
@@ -543,7 +548,7 @@ class PageRun:
             return Outcome.skipped(reason)
         return None
 
-    def _retrying(self, command: Command, run: Callable[[], object], read_only: bool,
+    def _retrying(self, command: Command, run: Callable[[], _Result], read_only: bool,
                   resolved: str | None = None) -> tuple[Outcome, str | None]:
         """Run, check status, compare with the documented output.
 
@@ -613,13 +618,23 @@ def _look_again(outcome: Outcome, previous: list[str] | None, deadline: float, d
     return outcome.verdict == Verdict.DRIFT and now < drift_deadline and outcome.reasons != previous
 
 
+class _Result(Protocol):
+    """What a run of a command leaves to compare: an ExecResult, or a line typed at a session."""
+
+    @property
+    def status(self) -> int | None: ...
+
+    @property
+    def stdout(self) -> str: ...
+
+
 @dataclass
 class _TypedAsResult:
     status: int | None
     stdout: str
 
 
-def _typed_result(typed) -> _TypedAsResult:
+def _typed_result(typed: Typed) -> _TypedAsResult:
     return _TypedAsResult(typed.status, typed.output)
 
 

@@ -7,7 +7,7 @@ signature says which one it takes. mypy checks the package in strict mode (`nox 
 from __future__ import annotations
 
 import subprocess
-from typing import Any
+from typing import Any, TypedDict
 
 #: One YAML document of a manifest: a Kubernetes object (apiVersion, kind, metadata, spec, ...).
 Manifest = dict[str, Any]
@@ -36,6 +36,14 @@ ManifestRecord = dict[str, Any]
 
 #: A report's entry for one translated page: path, language, english, same, differences.
 TranslationRecord = dict[str, Any]
+
+class PrintedCommand(TypedDict):
+    """What one command of a page really printed (`conformance run --record`)."""
+
+    line: int
+    command: str
+    output: str
+
 
 #: A finished host command with its output decoded as text.
 Completed = subprocess.CompletedProcess[str]

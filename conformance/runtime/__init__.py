@@ -1,4 +1,6 @@
 """Runtimes: where a page's steps really run. See base.Runtime for the interface."""
+from typing import Any
+
 from .base import (
     Capability,
     ExecResult,
@@ -30,7 +32,7 @@ __all__ = [
 RUNTIME_NAMES = ("podman", "kind", "kubeconfig")
 
 
-def make_runtime(name: str, **options) -> Runtime:
+def make_runtime(name: str, **options: Any) -> Runtime:
     """Build the named runtime; options are runtime specific (cache_dir, version, context...)."""
     if name == "podman":
         from .podman import PodmanRuntime

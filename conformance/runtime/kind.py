@@ -29,8 +29,10 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .. import versions
+from ..typing import Completed
 from .base import ImageInfo, RuntimeUnavailable
 from .kubernetes import KubernetesRuntime, ManifestObject, manifest_images
 
@@ -208,6 +210,22 @@ class KindRuntime(KubernetesRuntime):
         self.reused_cluster = False
         self._image_notes: dict[str, str] = {}
 
+    # what resolve() and find_tools() set, which start() runs first
+    @property
+    def _kind_path(self) -> str:
+        assert self.kind_binary is not None, "find_tools() finds kind"
+        return self.kind_binary
+
+    @property
+    def _engine(self) -> ContainerEngine:
+        assert self.engine is not None, "find_tools() finds the container engine"
+        return self.engine
+
+    @property
+    def _kubeconfig_path(self) -> Path:
+        assert self.kubeconfig is not None, "resolve() names the cluster's kubeconfig file"
+        return self.kubeconfig
+
     # preparing --------------------------------------------------------------------------------------
     def resolve(self) -> None:
         """Work out node image and cluster name from the options (no binary is run)."""
@@ -236,18 +254,18 @@ class KindRuntime(KubernetesRuntime):
     def start(self) -> None:
         self.resolve()
         self.find_tools()
-        self.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
+        self._kubeconfig_path.parent.mkdir(parents=True, exist_ok=True)
         if self.cluster_name in self.existing_clusters():
             self.reused_cluster = True
-            self._kind(kind_export_kubeconfig_argv(self.cluster_name, kubeconfig=self.kubeconfig,
-                                                   kind=self.kind_binary), timeout=60.0,
+            self._kind(kind_export_kubeconfig_argv(self.cluster_name, kubeconfig=self._kubeconfig_path,
+                                                   kind=self._kind_path), timeout=60.0,
                        failure=f"cannot read the kubeconfig of kind cluster {self.cluster_name}")
         else:
             self.ensure_node_image()
             self.created_cluster = True    # from here on close() deletes it, even after a half-made create
             created = self._kind(kind_create_argv(self.cluster_name, config=self.config,
-                                                  node_image=self.node_image, kubeconfig=self.kubeconfig,
-                                                  wait=self.wait, kind=self.kind_binary),
+                                                  node_image=self.node_image, kubeconfig=self._kubeconfig_path,
+                                                  wait=self.wait, kind=self._kind_path),
                                  timeout=self.create_timeout, failure=None)
             if created.returncode != 0:
                 raise RuntimeUnavailable(create_failure(self.cluster_name, self.node_image, created.stderr))
@@ -265,7 +283,7 @@ class KindRuntime(KubernetesRuntime):
                 f"not the requested v{wanted[0]}.{wanted[1]}: name another --cluster or delete this one")
 
     def existing_clusters(self) -> list[str]:
-        done = self._kind(kind_get_clusters_argv(self.kind_binary), timeout=60.0,
+        done = self._kind(kind_get_clusters_argv(self._kind_path), timeout=60.0,
                           failure="`kind get clusters` failed")
         return parse_cluster_list(done.stdout)
 
@@ -274,7 +292,7 @@ class KindRuntime(KubernetesRuntime):
 
         Without a registry it cannot be had: RuntimeUnavailable("no registry: ...").
         """
-        engine = self.engine
+        engine = self._engine
         if self._engine_run(engine.image_present_argv(self.node_image), 60.0).returncode == 0:
             self._image_notes[self.node_image] = f"kind node image, found in the local {engine.name} store"
             return
@@ -309,9 +327,9 @@ class KindRuntime(KubernetesRuntime):
             self._image_notes[image] = self._preload(image)
 
     def _preload(self, image: str) -> str:
-        engine = self.engine
+        engine = self._engine
         if engine.name == "docker":
-            done = self._kind(kind_load_argv(self.cluster_name, image=image, kind=self.kind_binary),
+            done = self._kind(kind_load_argv(self.cluster_name, image=image, kind=self._kind_path),
                               timeout=300.0, failure=None)
         else:                        # kind load docker-image needs docker: go through an archive
             with tempfile.TemporaryDirectory(prefix="conformance-kind-") as tmp:
@@ -319,7 +337,7 @@ class KindRuntime(KubernetesRuntime):
                 saved = self._engine_run(engine.save_argv(image, archive), 300.0)
                 if saved.returncode != 0:
                     return f"preload failed ({_last_line(saved.stderr)}): pulled by the node"
-                done = self._kind(kind_load_argv(self.cluster_name, archive=archive, kind=self.kind_binary),
+                done = self._kind(kind_load_argv(self.cluster_name, archive=archive, kind=self._kind_path),
                                   timeout=300.0, failure=None)
         if done.returncode != 0:
             return f"preload failed ({_last_line(done.stderr)}): pulled by the node"
@@ -348,7 +366,7 @@ class KindRuntime(KubernetesRuntime):
         """What close() runs: `kind delete cluster` for a cluster this run created and was not
         asked to keep; nothing for a kept or a reused one."""
         if self.created_cluster and not self.keep_cluster and self.kind_binary:
-            return kind_delete_argv(self.cluster_name, kubeconfig=self.kubeconfig, kind=self.kind_binary)
+            return kind_delete_argv(self.cluster_name, kubeconfig=self._kubeconfig_path, kind=self.kind_binary)
         return None
 
     # running binaries -----------------------------------------------------------------------------------------
@@ -358,11 +376,11 @@ class KindRuntime(KubernetesRuntime):
             env.update(self.engine.kind_env)
         return env
 
-    def _engine_run(self, argv: list[str], timeout: float) -> subprocess.CompletedProcess:
+    def _engine_run(self, argv: list[str], timeout: float) -> Completed:
         return subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=timeout,
                               env=self.subprocess_env(), check=False)
 
-    def _kind(self, argv: list[str], timeout: float, failure: str | None) -> subprocess.CompletedProcess:
+    def _kind(self, argv: list[str], timeout: float, failure: str | None) -> Completed:
         """Run kind, bounded. With `failure`, a non-zero exit is RuntimeUnavailable(failure: kind's words)."""
         try:
             done = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=timeout,
@@ -377,7 +395,7 @@ class KindRuntime(KubernetesRuntime):
 
 
 @contextlib.contextmanager
-def kind_cluster(**options) -> Iterator[KindRuntime]:
+def kind_cluster(**options: Any) -> Iterator[KindRuntime]:
     """The session helper that replaces pytest-kind: a started KindRuntime for the whole session,
     closed (namespaces, then the cluster unless kept or reused) however the session ends,
     Ctrl-C included."""

@@ -7,6 +7,7 @@ cluster is touched.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ class KubeconfigChoice:
     explicit_file: bool              # given with --kubeconfig (else KUBECONFIG or ~/.kube/config)
 
 
-def kubeconfig_files(kubeconfig: Path | str | None, environ: dict[str, str] | None = None) -> tuple[Path, ...]:
+def kubeconfig_files(kubeconfig: Path | str | None, environ: Mapping[str, str] | None = None) -> tuple[Path, ...]:
     """The files kubectl would read: --kubeconfig, else $KUBECONFIG (a path list), else ~/.kube/config.
 
     Raises RuntimeUnavailable("no kubeconfig: ...") when none exists.
@@ -51,7 +52,7 @@ def choose_context(files: tuple[Path, ...], context: str | None) -> str:
     """The context to use: the one asked for, else the current-context (the first file that
     sets one wins, as with kubectl). RuntimeUnavailable names the contexts there are."""
     names: list[str] = []
-    current = None
+    current: str | None = None
     for path in files:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

@@ -163,7 +163,7 @@ class PtySession(Session):
     what the page typed). Elsewhere status is None.
     """
 
-    def __init__(self, child: pexpect.spawn, *, close_keys: list[str] | None = None,
+    def __init__(self, child: pexpect.spawn[str], *, close_keys: list[str] | None = None,
                  on_close: Callable[[], None] | None = None, description: str = "session",
                  start_timeout: float = 15.0):
         self._child = child
@@ -289,7 +289,8 @@ class PtySession(Session):
                 while self._child.isalive() and time.monotonic() < deadline:
                     time.sleep(0.01)
         finally:
-            self._child.ptyproc.delayafterclose = 0.0
+            # pexpect's stubs leave out ptyproc, the ptyprocess.PtyProcess a spawn runs on
+            self._child.ptyproc.delayafterclose = 0.0  # type: ignore[attr-defined]
             self._child.close(force=True)
             if self._on_close:
                 self._on_close()

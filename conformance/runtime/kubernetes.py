@@ -23,16 +23,20 @@ import secrets
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import pexpect
 import yaml
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
+from ..typing import Manifest, ManifestPart
 from .base import Capability, ExecResult, ImageInfo, PodRef, Runtime, RuntimeUnavailable, Session, StepError
+
+if TYPE_CHECKING:                      # imported where used, so that a run without a cluster never loads it
+    from kubernetes.client import ApiClient, CoreV1Api
 
 # --- names and labels ---------------------------------------------------------------------------
 
@@ -218,7 +222,7 @@ class ManifestObject:
     kind: str
     name: str
     namespace: str | None
-    body: dict
+    body: Manifest
 
 
 def read_manifest(text: str) -> list[ManifestObject]:
@@ -237,18 +241,21 @@ def read_manifest(text: str) -> list[ManifestObject]:
     return objects
 
 
-def pod_spec_of(obj: ManifestObject) -> dict | None:
+def pod_spec_of(obj: ManifestObject) -> ManifestPart | None:
     body = obj.body
+    spec: ManifestPart | None
     if obj.kind == "Pod":
-        return body.get("spec") or {}
-    if obj.kind == "CronJob":
-        return (((body.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {}) \
+        spec = body.get("spec") or {}
+    elif obj.kind == "CronJob":
+        spec = (((body.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {}) \
             .get("template", {}).get("spec")
-    template = (body.get("spec") or {}).get("template")
-    return (template or {}).get("spec") if template else None
+    else:
+        template = (body.get("spec") or {}).get("template")
+        spec = (template or {}).get("spec") if template else None
+    return spec
 
 
-def container_names(pod_spec: dict) -> tuple[str, ...]:
+def container_names(pod_spec: ManifestPart) -> tuple[str, ...]:
     return tuple(c.get("name", "") for c in pod_spec.get("containers") or [])
 
 
@@ -386,11 +393,17 @@ class _NotYet(Exception):
     """A bounded wait goes on."""
 
 
-def _api_errors_as_step_errors(method):
+_Self = TypeVar("_Self")
+_Params = ParamSpec("_Params")
+_Result = TypeVar("_Result")
+
+
+def _api_errors_as_step_errors(
+        method: Callable[Concatenate[_Self, _Params], _Result]) -> Callable[Concatenate[_Self, _Params], _Result]:
     """An API call that fails in a public operation is a failed step (StepError), with the
     server's answer, not a traceback from the client library."""
     @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
+    def wrapper(self: _Self, /, *args: _Params.args, **kwargs: _Params.kwargs) -> _Result:
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
         try:
@@ -420,8 +433,8 @@ class KubernetesRuntime(Runtime):
         self.kubeconfig: Path | None = None
         self.context: str | None = None
         self.kubectl_binary: str | None = find_kubectl()
-        self._api_client = None
-        self._core = None
+        self._api_client: ApiClient | None = None
+        self._core: CoreV1Api | None = None
         self._server_version: tuple[int, int] | None = None
         self._own_namespaces: set[str] = set()      # created (or taken over) by this run
         self._ready_namespaces: set[str] = set()    # known to exist, own or not
@@ -449,18 +462,20 @@ class KubernetesRuntime(Runtime):
         configuration = client.Configuration()
         configuration.retries = False    # our waits retry, bounded; urllib3's own retries would stretch them
         try:
-            self._api_client = config.new_client_from_config(
+            # kubernetes' config loader is unannotated (the generated API classes are typed)
+            api_client: ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
                 config_file=self.client_config_file(), context=self.context, persist_config=False,
                 client_configuration=configuration)
         except (ConfigException, OSError, TypeError, ValueError) as exc:
             raise RuntimeUnavailable(f"cannot load kubeconfig {self.client_config_file() or '(default)'} "
                                      f"context {self.context or '(current)'}: {exc}") from exc
-        self._core = client.CoreV1Api(self._api_client)
-        host = self._api_client.configuration.host
+        self._api_client = api_client
+        self._core = client.CoreV1Api(api_client)
+        host = api_client.configuration.host
         try:
             self._server_version = self._read_server_version(timeout=timeout)
         except Exception as exc:  # any failure to reach it means: unavailable, with its words
-            self._api_client.close()
+            _close_client(api_client)
             self._core = None
             raise RuntimeUnavailable(f"Kubernetes API server {host} (context {self.context or 'current'}) "
                                      f"unreachable within {timeout:.0f}s: {_short_error(exc)}") from exc
@@ -474,7 +489,9 @@ class KubernetesRuntime(Runtime):
         raise AssertionError("unreachable")
 
     @property
-    def core(self):
+    def core(self) -> Any:
+        # the client's CoreV1Api, read as Any: its models make every field Optional (metadata, spec,
+        # status) where the API server always fills them in, and the suite reads them as such
         if self._core is None:
             raise StepError(f"{self.name} runtime not started")
         return self._core
@@ -681,7 +698,8 @@ class KubernetesRuntime(Runtime):
             kwargs["container"] = container
         if previous:
             kwargs["previous"] = True
-        return self.core.read_namespaced_pod_log(pod.name, pod.namespace, **kwargs)
+        log: str = self.core.read_namespaced_pod_log(pod.name, pod.namespace, **kwargs)
+        return log
 
     @_api_errors_as_step_errors
     def events(self, pod: PodRef) -> str:
@@ -788,7 +806,7 @@ class KubernetesRuntime(Runtime):
         self._own_namespaces.discard(namespace)
         self._ready_namespaces.discard(namespace)
 
-    def _wait_gone(self, read, what: str, timeout: float) -> None:
+    def _wait_gone(self, read: Callable[[], object], what: str, timeout: float) -> None:
         from kubernetes.client.exceptions import ApiException
         try:
             for attempt in Retrying(stop=stop_after_delay(timeout), wait=wait_fixed(POLL_INTERVAL),
@@ -815,13 +833,18 @@ class KubernetesRuntime(Runtime):
             except Exception as exc:  # noqa: BLE001 - closing goes on with the others; say what stayed
                 print(f"conformance: namespace {namespace} may be left behind ({_short_error(exc)}); "
                       f"find it with kubectl get namespaces -l {suite_label_selector()}", file=sys.stderr)
-        self._api_client.close()
+        if self._api_client is not None:     # set with _core, by _connect()
+            _close_client(self._api_client)
         self._core = None
+
+
+def _close_client(api_client: ApiClient) -> None:
+    api_client.close()  # type: ignore[no-untyped-call]  # the client's ApiClient.close() is unannotated
 
 
 def format_events(events: Iterable[Any]) -> str:
     """Events as lines a person reads: `Warning  Failed  (x3)  kubelet: Failed to pull image ...`."""
-    def when(event: Any):
+    def when(event: Any) -> float:
         stamp = event.last_timestamp or event.event_time or event.first_timestamp
         return stamp.timestamp() if stamp else 0.0
 

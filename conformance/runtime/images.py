@@ -31,9 +31,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from ..typing import Completed, Documents, JSONDict, ManifestPart
 from .base import ImageInfo, RuntimeUnavailable, StepError
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "offline-images.yaml"
@@ -135,11 +137,11 @@ def normalize_image(reference: str) -> str:
     return str(parse_image(reference))
 
 
-def manifest_images(documents: list) -> list[str]:
+def manifest_images(documents: Documents) -> list[str]:
     """Image references of every container, init container and ephemeral container, in order."""
     found: list[str] = []
 
-    def visit(spec: dict) -> None:
+    def visit(spec: ManifestPart) -> None:
         for key in ("initContainers", "containers", "ephemeralContainers"):
             for container in spec.get(key) or []:
                 image = isinstance(container, dict) and container.get("image")
@@ -231,11 +233,12 @@ def debian_mirror(suite: str, root: Path = Path("/")) -> str | None:
 class Recipe:
     repository: str
     description: str = ""
-    rootfs: dict = field(default_factory=dict)
-    dirs: dict = field(default_factory=dict)
-    files: dict = field(default_factory=dict)
-    run: list = field(default_factory=list)
-    config: dict = field(default_factory=dict)
+    # as the recipes file (data/offline-images.yaml) writes them
+    rootfs: dict[str, Any] = field(default_factory=dict)     # method -> its settings
+    dirs: dict[str, Any] = field(default_factory=dict)       # path -> mode
+    files: dict[str, Any] = field(default_factory=dict)      # path -> content, or {content|symlink, mode}
+    run: list[list[str]] = field(default_factory=list)       # RUN argvs
+    config: dict[str, Any] = field(default_factory=dict)     # env, workdir, user, expose, ...
 
     def key(self) -> str:
         """Changes whenever the recipe or the build steps change."""
@@ -273,7 +276,7 @@ def load_recipes(path: Path = DATA_FILE) -> dict[str, Recipe]:
 
 # ---------------------------------------------------------------------- helpers
 
-PodmanCall = Callable[..., subprocess.CompletedProcess]
+PodmanCall = Callable[..., Completed]
 
 
 @contextmanager
@@ -337,7 +340,7 @@ def _inside(root: Path, path: str) -> Path:
 
 
 def _run(argv: list[str], timeout: float, what: str, cwd: Path | None = None,
-         env: dict | None = None) -> subprocess.CompletedProcess:
+         env: dict[str, str] | None = None) -> Completed:
     try:
         result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
                                 stdin=subprocess.DEVNULL, check=False)
@@ -387,7 +390,7 @@ class ImageStore:
 
     # -- storage ---------------------------------------------------------------
 
-    def inspect(self, names: list[str]) -> dict[str, dict]:
+    def inspect(self, names: list[str]) -> dict[str, JSONDict]:
         """name -> `podman images` record, for those of `names` in project storage (one call)."""
         if not names:
             return {}
@@ -415,7 +418,7 @@ class ImageStore:
         present = self.inspect(sorted(set(missing))) if missing else {}
         return [self.ensure(ref, record=present.get(name), looked_up=True) for ref, name in wanted]
 
-    def ensure(self, reference: str, record: dict | None = None, looked_up: bool = False) -> ImageInfo:
+    def ensure(self, reference: str, record: JSONDict | None = None, looked_up: bool = False) -> ImageInfo:
         """Make `reference` available in project storage; say where it came from."""
         try:
             image = parse_image(reference)
@@ -430,7 +433,7 @@ class ImageStore:
         self.used[reference] = info
         return info
 
-    def _obtain(self, reference: str, image: ImageName, record: dict | None) -> str:
+    def _obtain(self, reference: str, image: ImageName, record: JSONDict | None) -> str:
         name = str(image)
         recipe = self.recipes.get(image.repository)
         if record is not None:
@@ -573,7 +576,7 @@ class ImageStore:
         shutil.rmtree(downloads, ignore_errors=True)
         return "built offline from Debian packages: " + ", ".join(versions)
 
-    def _rootfs_debootstrap(self, recipe: Recipe, spec: dict, rootfs: Path) -> str:
+    def _rootfs_debootstrap(self, recipe: Recipe, spec: dict[str, Any], rootfs: Path) -> str:
         suite = spec.get("suite") or "stable"
         variant = spec.get("variant") or "minbase"
         include = list(spec.get("include") or [])

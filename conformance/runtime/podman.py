@@ -35,11 +35,14 @@ import threading
 import time
 import weakref
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import pexpect
 import yaml
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_exponential, wait_fixed
 
+from ..typing import Completed, Documents, JSONDict, Manifest
 from .base import ExecResult, ImageInfo, PodRef, Runtime, RuntimeLimit, RuntimeUnavailable, Session, StepError
 from .images import ImageStore, ImageUnavailable, manifest_images
 from .podman_kubelet import POST_START_TIMEOUT, PRE_STOP_TIMEOUT, Hook, network_failure
@@ -92,7 +95,7 @@ def host_hard_limits() -> dict[str, int | None]:
 
 def initial_ulimits(hard: dict[str, int | None]) -> dict[str, int]:
     """podman's defaults, capped at the host's hard limits."""
-    return {name: default if hard.get(name) is None else min(default, hard[name])
+    return {name: default if (limit := hard.get(name)) is None else min(default, limit)
             for name, default in PODMAN_DEFAULT_ULIMITS.items()}
 
 
@@ -285,7 +288,7 @@ class PodmanRuntime(Runtime):
     name = "podman"
     kubernetes_api = False
 
-    def __init__(self, cache_dir: Path | None = None, **options):
+    def __init__(self, cache_dir: Path | None = None, **options: Any):
         unknown = set(options) - _OPTIONS
         if unknown:
             raise TypeError(f"PodmanRuntime: unknown options {sorted(unknown)}")
@@ -299,14 +302,14 @@ class PodmanRuntime(Runtime):
         self.apply_timeout = float(options.get("apply_timeout", 120.0))
         self._recipes = options.get("recipes")
         self.podman: str | None = None
-        self.settings: dict = {}
+        self.settings: JSONDict = {}
         self.paths: _Paths | None = None
         self.store: ImageStore | None = None
         self._pods: dict[str, dict[str, PodRef | None]] = {}     # namespace -> pod name -> ref
         self._pod_ids: dict[str, str] = {}
         self._cgroups: dict[str, str] = {}
         self._volumes: dict[str, set[str]] = {}
-        self._configs: dict[str, dict[str, dict]] = {}    # namespace -> played ConfigMaps (Secrets as ConfigMaps)
+        self._configs: dict[str, dict[str, Manifest]] = {}    # namespace -> played ConfigMaps (Secrets as ConfigMaps)
         self._workdirs: set[str] = set()
         self._notes: list[str] = []
         self._sessions: dict[str, list[Session]] = {}
@@ -341,7 +344,7 @@ class PodmanRuntime(Runtime):
         return str(folder)
 
     def _podman(self, argv: list[str], timeout: float = 60.0, check: bool = False,
-                registries: bool = False, merge_output: bool = False) -> subprocess.CompletedProcess:
+                registries: bool = False, merge_output: bool = False) -> Completed:
         """Run one podman command (argv list, never a shell). Raises TimeoutExpired past `timeout`."""
         result = subprocess.run(self._base() + argv, env=self._env(registries), stdin=subprocess.DEVNULL,
                                 cwd=self._cwd(), stdout=subprocess.PIPE,
@@ -353,7 +356,7 @@ class PodmanRuntime(Runtime):
                             diagnostics=(result.stderr or "")[-4000:])
         return result
 
-    def _call(self, argv: list[str], timeout: float = 60.0, **kw) -> subprocess.CompletedProcess:
+    def _call(self, argv: list[str], timeout: float = 60.0, **kw: bool) -> Completed:
         try:
             return self._podman(argv, timeout=timeout, **kw)
         except subprocess.TimeoutExpired:
@@ -432,7 +435,7 @@ class PodmanRuntime(Runtime):
                                                             graphroot=self.paths.graphroot,
                                                             runroot=self.paths.runroot))
 
-    def _detect(self, key: dict) -> dict:
+    def _detect(self, key: JSONDict) -> JSONDict:
         """Find a storage driver, OCI runtime and ulimits with which a container really runs."""
         runtimes = key["runtimes"]
         if not runtimes:
@@ -569,7 +572,7 @@ class PodmanRuntime(Runtime):
                 self._post_start(ref)
         return refs
 
-    def _init_failed(self, container_id: str, code: int, manifest: Path, documents: list, pods: list[str],
+    def _init_failed(self, container_id: str, code: int, manifest: Path, documents: Documents, pods: list[str],
                      stderr: str) -> None:
         """kube play stopped at an init container that exited non-zero: a StepError with its output, or
         RuntimeLimit when the output says it could not reach the network, which pods here cannot.
@@ -665,7 +668,7 @@ class PodmanRuntime(Runtime):
                             "`conformance clean`")
         self._remove_pods([pod_name])
 
-    def _inspect_pods(self, ids: list[str]) -> list[dict]:
+    def _inspect_pods(self, ids: list[str]) -> list[JSONDict]:
         result = self._call(["pod", "inspect", "--format", "json", *ids], timeout=30)
         try:
             data = json.loads(result.stdout or "[]")
@@ -709,7 +712,7 @@ class PodmanRuntime(Runtime):
                             f"(containers: {', '.join(pod.containers)})")
         return f"{pod.name}-{container}"      # kube play's container names
 
-    def _states(self, pod: PodRef) -> dict[str, dict]:
+    def _states(self, pod: PodRef) -> dict[str, JSONDict]:
         names = [self._container(pod, c) for c in pod.containers]
         if not names:
             return {}
@@ -893,16 +896,16 @@ class PodmanRuntime(Runtime):
 
 # ---------------------------------------------------------------------- manifest helpers
 
-def _load_manifest(path: Path) -> list:
+def _load_manifest(path: Path) -> Documents:
     try:
         return [d for d in yaml.safe_load_all(Path(path).read_text()) if d is not None]
     except (OSError, yaml.YAMLError) as err:
         raise StepError(f"cannot read manifest {path}: {err}") from None
 
 
-def _expected_pods(documents: list) -> dict[str, list[str]]:
-    """Pod names kube play will create -> container names, where we can tell beforehand."""
-    pods: dict[str, list[str]] = {}
+def _expected_pods(documents: Documents) -> dict[str, list[str | None]]:
+    """Pod names kube play will create -> container names (None: unnamed), where we can tell beforehand."""
+    pods: dict[str, list[str | None]] = {}
     for doc in documents:
         if not isinstance(doc, dict):
             continue
@@ -938,20 +941,20 @@ def _play_output(stdout: str) -> dict[str, list[str]]:
     return sections
 
 
-def _container_names(record: dict, expected: list[str] | None) -> tuple[str, ...]:
+def _container_names(record: JSONDict, expected: list[str | None] | None) -> tuple[str, ...]:
     prefix = record["Name"] + "-"
     infra = record.get("InfraContainerID")
     present = [c["Name"][len(prefix):] for c in record.get("Containers") or []
                if c.get("Id") != infra and c.get("Name", "").startswith(prefix)]
     # the manifest's own containers, in its order; init containers (run to completion) left out
-    ordered = [name for name in expected or [] if name in present]
+    ordered = [name for name in expected or [] if name is not None and name in present]
     return tuple(ordered or present)
 
 
 def _tail(text: str, lines: int = 20) -> str:
     """The last lines of a container's output, indented, runs of one repeated line told once (podman
     restarts a failing container, and its log holds every run)."""
-    runs: list[list] = []
+    runs: list[list[Any]] = []      # [line, how many times in a row]
     for line in (text or "").rstrip().splitlines():
         if runs and runs[-1][0] == line:
             runs[-1][1] += 1
@@ -1008,7 +1011,7 @@ def _cleanup_live() -> None:
             runtime.close()
 
 
-def _on_signal(signum, frame) -> None:
+def _on_signal(signum: int, frame: FrameType | None) -> None:
     _cleanup_live()
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)

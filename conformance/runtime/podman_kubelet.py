@@ -24,7 +24,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
+from ..typing import Manifest, ManifestPart
 from .base import RuntimeLimit
 
 ELSEWHERE = "runs on --runtime kind"
@@ -53,7 +55,7 @@ class Hook:
         return f"exec `{text.split(';')[0].rstrip()}{' ...' if ';' in text else ''}`"
 
 
-def take_hooks(spec: dict, notes: list[str]) -> dict[str, dict[str, Hook]]:
+def take_hooks(spec: ManifestPart, notes: list[str]) -> dict[str, dict[str, Hook]]:
     """Remove `lifecycle` from every container of the spec; container name -> event -> Hook."""
     hooks: dict[str, dict[str, Hook]] = {}
     for container in _containers(spec):
@@ -79,7 +81,7 @@ def take_hooks(spec: dict, notes: list[str]) -> dict[str, dict[str, Hook]]:
     return hooks
 
 
-def field_value(path: str, doc: dict) -> str | None:
+def field_value(path: str, doc: Manifest) -> str | None:
     """The value this runtime stands for of a fieldRef podman cannot resolve; None: podman resolves it
     (or it is no field the Downward API offers, which podman then reports)."""
     meta, spec = doc.get("metadata") or {}, doc.get("spec") or {}
@@ -95,7 +97,7 @@ def field_value(path: str, doc: dict) -> str | None:
     return values.get(path)
 
 
-def service_env() -> list[dict]:
+def service_env() -> list[dict[str, str]]:
     """What the kubelet sets in every container for the `kubernetes` Service of the default namespace."""
     host, port = API_SERVICE_IP, API_SERVICE_PORT
     values = {"KUBERNETES_SERVICE_HOST": host, "KUBERNETES_SERVICE_PORT": str(port),
@@ -105,14 +107,15 @@ def service_env() -> list[dict]:
     return [{"name": k, "value": v} for k, v in values.items()]
 
 
-def stand_in_env(spec: dict, doc: dict, notes: list[str]) -> None:
+def stand_in_env(spec: ManifestPart, doc: Manifest, notes: list[str]) -> None:
     """Downward API env podman cannot resolve as the values this runtime stands for, and the
     `kubernetes` Service's env, in every container of the spec (each change noted)."""
     given: dict[str, str] = {}
     mentioned = "KUBERNETES_" in json.dumps([{k: c.get(k) for k in ("command", "args", "env")}
                                              for c in _containers(spec)])
     for container in _containers(spec):
-        env = container.get("env") if isinstance(container.get("env"), list) else []
+        listed = container.get("env")
+        env: list[Any] = listed if isinstance(listed, list) else []
         for item in env:
             ref = ((item or {}).get("valueFrom") or {}).get("fieldRef")
             if not isinstance(ref, dict) or PODMAN_FIELD_PATHS.match(str(ref.get("fieldPath", ""))):
@@ -162,5 +165,5 @@ def network_failure(output: str) -> str | None:
     return None
 
 
-def _containers(spec: dict) -> list[dict]:
+def _containers(spec: ManifestPart) -> list[ManifestPart]:
     return [c for key in ("initContainers", "containers") for c in spec.get(key) or [] if isinstance(c, dict)]

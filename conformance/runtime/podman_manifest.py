@@ -30,6 +30,7 @@ import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..typing import Documents, Manifest, ManifestPart
 from .base import RuntimeLimit, StepError
 from .podman_kubelet import Hook, stand_in_env, take_hooks
 from .podman_volumes import fill_volumes, folder_name, pod_facts
@@ -48,15 +49,17 @@ HOST_NAMESPACES = ("hostPID", "hostNetwork", "hostIPC")
 
 @dataclass
 class PlayCopy:
-    documents: list[dict]                                    # what podman plays, in order
+    documents: list[Manifest]                                # what podman plays, in order
     notes: list[str] = field(default_factory=list)           # what was changed or left out, for the report
-    configs: dict[str, dict] = field(default_factory=dict)   # ConfigMaps/Secrets this file declared (played form)
+    configs: dict[str, Manifest] = field(default_factory=dict)   # ConfigMaps/Secrets this file declared (played form)
     volumes: set[str] = field(default_factory=set)           # named volumes podman makes of ConfigMaps
-    pods: dict[str, list[str]] = field(default_factory=dict)  # pod name -> its container names
+    # pod name -> its container names (None for a container the manifest leaves unnamed)
+    pods: dict[str, list[str | None]] = field(default_factory=dict)
     hooks: dict[str, dict[str, dict[str, Hook]]] = field(default_factory=dict)  # pod -> container -> event -> hook
 
 
-def _check_key(container: dict, env: dict, kind: str, ref: dict, config: dict | None) -> None:
+def _check_key(container: ManifestPart, env: ManifestPart, kind: str, ref: ManifestPart,
+               config: Manifest | None) -> None:
     """A key the ConfigMap or Secret does not have: the kubelet does not start the container."""
     keys = sorted((config or {}).get("data") or {})
     if config is None or ref.get("optional") or ref.get("key") in keys:
@@ -71,7 +74,7 @@ def config_name(prefix: str, kind: str, name: str) -> str:
     return f"{prefix}_{'secret_' if kind == 'Secret' else ''}{name}"
 
 
-def secret_as_configmap(doc: dict, prefix: str) -> dict:
+def secret_as_configmap(doc: Manifest, prefix: str) -> Manifest:
     """A Secret's decoded data as a ConfigMap (what its volume and env show the pod is the same)."""
     name = (doc.get("metadata") or {}).get("name", "")
     data: dict[str, str] = {}
@@ -86,11 +89,12 @@ def secret_as_configmap(doc: dict, prefix: str) -> dict:
             "data": data}
 
 
-def prepare(documents: list, node_root: Path, prefix: str, known: dict[str, dict] | None = None) -> PlayCopy:
+def prepare(documents: Documents, node_root: Path, prefix: str,
+            known: dict[str, Manifest] | None = None) -> PlayCopy:
     """The played copy of `documents`. `known`: ConfigMaps/Secrets kept from earlier steps (played form)."""
     play = PlayCopy([])
-    workloads: list[dict] = []
-    claims: list[dict] = []
+    workloads: list[Manifest] = []
+    claims: list[Manifest] = []
     left_out: list[str] = []
     for doc in documents:
         if not isinstance(doc, dict):
@@ -158,23 +162,23 @@ def prepare(documents: list, node_root: Path, prefix: str, known: dict[str, dict
     return play
 
 
-def declared_names(documents: list) -> list[str]:
+def declared_names(documents: Documents) -> list[str]:
     return [d["metadata"]["name"] for d in documents if isinstance(d, dict)
             and isinstance(d.get("metadata"), dict) and isinstance(d["metadata"].get("name"), str)]
 
 
-def _pod_spec(doc: dict) -> dict:
+def _pod_spec(doc: Manifest) -> ManifestPart:
     if doc.get("kind") == "Pod":
         return doc.setdefault("spec", {}) or {}
     return ((doc.get("spec") or {}).get("template") or {}).get("spec") or {}
 
 
-def _containers(spec: dict) -> list[dict]:
+def _containers(spec: ManifestPart) -> list[ManifestPart]:
     return [c for key in ("initContainers", "containers", "ephemeralContainers")
             for c in spec.get(key) or [] if isinstance(c, dict)]
 
 
-def _refuse_host_access(spec: dict, kind: str, name: str) -> None:
+def _refuse_host_access(spec: ManifestPart, kind: str, name: str) -> None:
     what = f"{kind} {name!r}"
 
     def refuse(reason: str) -> None:
@@ -200,8 +204,9 @@ def _refuse_host_access(spec: dict, kind: str, name: str) -> None:
                    "namespaces")
 
 
-def _rewrite_spec(spec: dict, play: PlayCopy, node_root: Path, prefix: str, configs: dict[str, dict]) -> None:
-    def config(kind: str, ref_name: str, optional: bool) -> str:
+def _rewrite_spec(spec: ManifestPart, play: PlayCopy, node_root: Path, prefix: str,
+                  configs: dict[str, Manifest]) -> None:
+    def config(kind: str, ref_name: str, optional: bool | None) -> str:
         played = config_name(prefix, kind, ref_name)
         if played not in configs and not optional:
             raise RuntimeLimit(f"the pod uses {kind} {ref_name!r}, which no step of the page that runs on podman "
@@ -247,10 +252,10 @@ def _rewrite_spec(spec: dict, play: PlayCopy, node_root: Path, prefix: str, conf
                               "runtime's work folder (the node's disk stand-in), not the host's")
 
 
-def _kubelet_volumes(doc: dict, spec: dict, root: Path, prefix: str, configs: dict[str, dict],
+def _kubelet_volumes(doc: Manifest, spec: ManifestPart, root: Path, prefix: str, configs: dict[str, Manifest],
                      notes: list[str]) -> None:
     """downwardAPI and projected volumes as folders the suite fills as the kubelet does (podman_volumes)."""
-    def lookup(kind: str, ref_name: str, optional: bool) -> dict[str, str] | None:
+    def lookup(kind: str, ref_name: str, optional: bool | None) -> dict[str, str] | None:
         played = config_name(prefix, kind, ref_name)
         if played not in configs:
             if optional:
@@ -265,7 +270,7 @@ def _kubelet_volumes(doc: dict, spec: dict, root: Path, prefix: str, configs: di
         notes.extend(dict.fromkeys(facts.notes))
 
 
-def _empty_dirs(spec: dict, root: Path, doc: dict) -> None:
+def _empty_dirs(spec: ManifestPart, root: Path, doc: Manifest) -> None:
     """emptyDir volumes on disk become folders of the work folder, as kubelet makes them on the node:
     mode 0777, and with the pod's fsGroup as their group (setgid), which podman 4.3 does not apply."""
     group = (spec.get("securityContext") or {}).get("fsGroup")
@@ -285,7 +290,7 @@ def _empty_dirs(spec: dict, root: Path, doc: dict) -> None:
         volume["hostPath"] = {"path": str(folder.resolve()), "type": "Directory"}
 
 
-def _node_path(source: dict, vname: str, node_root: Path) -> dict:
+def _node_path(source: ManifestPart, vname: str, node_root: Path) -> ManifestPart:
     """Make hostPath's path, of its type, under node_root; the played hostPath points there."""
     kind = source.get("type") or ""
     if kind in ("Socket", "CharDevice", "BlockDevice"):

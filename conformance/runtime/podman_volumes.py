@@ -40,6 +40,7 @@ from datetime import datetime, timezone
 from fractions import Fraction
 from pathlib import Path
 
+from ..typing import Manifest, ManifestPart
 from .base import RuntimeLimit, StepError
 from .podman_kubelet import field_value
 
@@ -58,6 +59,8 @@ SUFFIXES = {"n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1
 QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:[eE]([+-]?\d+)|([a-zA-Z]*))$")
 #: lookup(kind, name, optional) -> the played ConfigMap/Secret's data, or None (optional and absent)
 Lookup = Callable[[str, str, bool], "dict[str, str] | None"]
+#: the node's allocatable cpu, memory and ephemeral-storage (read once, when a volume needs them)
+Allocatable = Callable[[], "dict[str, Fraction]"]
 
 
 @dataclass
@@ -69,7 +72,7 @@ class PodFacts:
     uid: str
     labels: dict[str, str]
     annotations: dict[str, str]
-    containers: dict[str, dict]
+    containers: dict[str, ManifestPart]
     service_account: str = "default"
     fs_group: int | None = None
     field_prefix: str = "spec"      # where the pod spec is in the document
@@ -80,7 +83,7 @@ RFC1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 RFC1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
-def folder_name(kind: str, name: str, where: str, value) -> str:
+def folder_name(kind: str, name: str, where: str, value: object) -> str:
     """A pod's or volume's name as a folder of the work folder: only a name the API server accepts
     (so never `..`, `/` or an absolute path)."""
     text = str(value or "")
@@ -94,7 +97,7 @@ def folder_name(kind: str, name: str, where: str, value) -> str:
     return text
 
 
-def pod_facts(doc: dict, spec: dict) -> PodFacts:
+def pod_facts(doc: Manifest, spec: ManifestPart) -> PodFacts:
     """What the kubelet knows of the pod of `doc` (a Pod, or a workload's template)."""
     kind, meta = str(doc.get("kind") or "Pod"), doc.get("metadata") or {}
     name = str(meta.get("name", ""))
@@ -141,7 +144,7 @@ def format_map(values: dict[str, str]) -> str:
     return "\n".join(f"{key}={go_quote(str(values[key]))}" for key in sorted(values))
 
 
-def quantity(value) -> Fraction:
+def quantity(value: object) -> Fraction:
     """A Kubernetes quantity ("250m", "64Mi", "1e3", 2) as an exact number."""
     match = QUANTITY.match(str(value).strip())
     if not match or match.group(3) not in (None, *SUFFIXES):
@@ -168,7 +171,7 @@ def node_allocatable(work: Path | None = None) -> dict[str, Fraction]:
             "ephemeral-storage": Fraction(shutil.disk_usage(where).total)}
 
 
-def resource_value(ref: dict, container: dict, allocatable: dict[str, Fraction]) -> tuple[str, bool]:
+def resource_value(ref: ManifestPart, container: ManifestPart, allocatable: dict[str, Fraction]) -> tuple[str, bool]:
     """The file's text for a resourceFieldRef (the kubelet's ExtractContainerResourceValue after
     defaulting unset limits to the node's allocatable), and whether the allocatable was used."""
     resource = str(ref.get("resource", ""))
@@ -223,19 +226,19 @@ class _Volume:
         self.facts, self.where = facts, where
         self.files: dict[str, tuple[bytes, int]] = {}
 
-    def invalid(self, where: str, value, why: str) -> StepError:
+    def invalid(self, where: str, value: object, why: str) -> StepError:
         shown = json.dumps(value) if isinstance(value, str) else value
         return StepError(f"The {self.facts.kind} {self.facts.name!r} is invalid: {where}: Invalid value: {shown}: "
                          f"{why} (kubectl's answer: nothing is created)")
 
-    def mode(self, value, where: str, default: int) -> int:
+    def mode(self, value: object, where: str, default: int) -> int:
         if value is None:
             return default
         if not isinstance(value, int) or not 0 <= value <= 0o777:
             raise self.invalid(where, value, "must be a number between 0 and 0777 (octal), both inclusive")
         return value
 
-    def path(self, value, where: str) -> str:
+    def path(self, value: object, where: str) -> str:
         text = str(value or "")
         if not text:
             raise StepError(f"The {self.facts.kind} {self.facts.name!r} is invalid: {where}: Required value")
@@ -253,7 +256,7 @@ class _Volume:
     def add(self, path: str, text: str, mode: int) -> None:
         self.files[path] = (text.encode(), mode)
 
-    def downward(self, source: dict, where: str, default_mode: int, allocatable: Callable[[], dict]) -> None:
+    def downward(self, source: ManifestPart, where: str, default_mode: int, allocatable: Allocatable) -> None:
         for index, item in enumerate(source.get("items") or []):
             at = f"{where}.items[{index}]"
             path = self.path(item.get("path"), f"{at}.path")
@@ -289,7 +292,7 @@ class _Volume:
                                "pod its own id when it plays it)")
         return values[path]
 
-    def resource(self, ref: dict, where: str, allocatable: Callable[[], dict]) -> str:
+    def resource(self, ref: ManifestPart, where: str, allocatable: Allocatable) -> str:
         facts = self.facts
         name = ref.get("containerName")
         if not name:
@@ -314,7 +317,7 @@ class _Volume:
                                f"allocatable, which stands for this machine here ({shown})")
         return value
 
-    def config(self, kind: str, source: dict, where: str, default_mode: int, lookup: Lookup) -> None:
+    def config(self, kind: str, source: ManifestPart, where: str, default_mode: int, lookup: Lookup) -> None:
         name = str(source.get("name") or source.get("secretName") or "")
         data = lookup(kind, name, bool(source.get("optional")))
         if data is None:
@@ -338,15 +341,15 @@ class _Volume:
             self.add(path, str(data[key]), self.mode(item.get("mode"), f"{at}.mode", default_mode))
 
 
-def fill_volumes(spec: dict, facts: PodFacts, root: Path, lookup: Lookup,
-                 allocatable: Callable[[], dict] | None = None) -> None:
+def fill_volumes(spec: ManifestPart, facts: PodFacts, root: Path, lookup: Lookup,
+                 allocatable: Allocatable | None = None) -> None:
     """Write every downwardAPI and projected volume of the spec under root/<pod>/<volume> and play
     each as a read-only hostPath of that folder (facts.notes says what was stood in)."""
     root = root / facts.name
     mounted: list[str] = []
-    cache: dict[str, dict] = {}
+    cache: dict[str, dict[str, Fraction]] = {}
 
-    def nodes() -> dict:
+    def nodes() -> dict[str, Fraction]:
         if "v" not in cache:
             cache["v"] = allocatable() if allocatable else node_allocatable(root.parent)
         return cache["v"]
@@ -381,8 +384,8 @@ def fill_volumes(spec: dict, facts: PodFacts, root: Path, lookup: Lookup,
                        "read-only (podman kube play cannot mount downwardAPI or projected volumes)")
 
 
-def _project(files: _Volume, projection: dict, where: str, default_mode: int, lookup: Lookup,
-             nodes: Callable[[], dict]) -> None:
+def _project(files: _Volume, projection: ManifestPart, where: str, default_mode: int, lookup: Lookup,
+             nodes: Allocatable) -> None:
     facts = files.facts
     if isinstance(projection.get("secret"), dict):
         files.config("Secret", projection["secret"], f"{where}.secret", default_mode, lookup)

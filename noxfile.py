@@ -77,6 +77,8 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     session.install("-q", "-e", ".[dev]")
     session.run("ruff", "check", "conformance", "tests", "noxfile.py")
+    # strict typing of the package (settings: pyproject's [tool.mypy]); tests/test_typing.py runs it too
+    session.run("mypy", "--strict", "conformance")
     # the CI workflow: GitHub's schema (offline) and zizmor's audits
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows",
                 ".github/workflows/conformance.yml")

@@ -92,6 +92,10 @@ class PageRun:
         self.session_wanted: str | None = None
         self.step: Step | None = None                # the step being run
         self.printed: list[PrintedCommand] = []      # each command that ran: line, text, output
+        self.current: Command | None = None          # the command being run
+        self.host_skips: list[tuple[int, str]] = []  # host commands that did not run: (line, text)
+        self.shown_since_apply: tuple[int, str] | None = None   # the last manifest shown, not applied yet
+        self.saved_notes: list[str] = []
         self.container_commands: dict[str, dict[str, list[str]]] = {}   # pod -> container -> argv
         self.pods: dict[str, PodRef] = {}
         self.failure: str | None = None          # "line 38: kubectl apply failed" once an operation failed
@@ -164,7 +168,11 @@ class PageRun:
             raise
         except StepError as err:
             self.failure = f"line {step.line}: {err}"
-            return Outcome(Verdict.FAIL, [str(err)], err.diagnostics)
+            outcome = Outcome(Verdict.FAIL, [str(err)], err.diagnostics)
+            if self.current is not None:
+                # an output block after it belongs to this command, not to the one before
+                self.last, self.rerun = (self.current, outcome, None), None
+            return outcome
 
     def _run_problem(self, step: Step) -> Outcome:
         return Outcome.failed(f"{self.page.path}:{step.line}: {step.problem}")
@@ -173,6 +181,12 @@ class PageRun:
         return Outcome.skipped(f"illustrative: {step.problem or 'no command on the page produces this text'}")
 
     def _run_snippet(self, step: Step) -> Outcome:
+        if step.manifest_file:
+            path = self.page.resolve_example(step.manifest_file)
+            if path is None:
+                dirs = ", ".join(str(d) for d in self.page.examples_dirs) or "(no examples folder found)"
+                return Outcome.failed(f"{step.block.info} file {step.manifest_file!r} not found in {dirs}")
+            return check_snippet(path.read_text(encoding="utf-8"), step.language or None)
         return check_snippet(step.manifest_text, step.language or None, first_line=step.block.content_line)
 
     def _run_manifest(self, step: Step) -> Outcome:
@@ -191,6 +205,7 @@ class PageRun:
         outcome = report.outcome(self.strict)
         if not step.manifest_file and not report.yaml_error and not report.elided:
             self._remember_shown_manifest(step, text)
+            self.shown_since_apply = (step.line, text)
         # an elided fragment is not a whole object: the server would judge it as one
         if outcome.verdict in (Verdict.PASS, Verdict.DRIFT) and not report.elided:
             outcome = combine([outcome, self._server_dry_run(text)])
@@ -232,6 +247,12 @@ class PageRun:
         if self.last is None:
             return Outcome.skipped("output of a command that did not run on this page")
         command, outcome, actual = self.last
+        if outcome.verdict == Verdict.FAIL and actual is None:
+            return Outcome(Verdict.BLOCKED, [(f"output of line {command.line}, whose command failed: "
+                                             f"{_first_clause(outcome.reason)}")])
+        if outcome.verdict in (Verdict.PASS, Verdict.DRIFT) and actual is None:
+            return Outcome.skipped(f"output of line {command.line} (`{command.text}`), which ran; what kubectl "
+                                   f"prints for it is not shown by {self._runtime_name()}")
         if outcome.verdict in (Verdict.SKIP, Verdict.BLOCKED) or actual is None:
             verdict = Verdict.BLOCKED if outcome.verdict == Verdict.BLOCKED else Verdict.SKIP
             return Outcome(verdict, [f"output of line {command.line}, which did not run: {outcome.reason}"])
@@ -304,15 +325,34 @@ class PageRun:
 
     # ---------------------------------------------------------------- one command
     def _run_one(self, command: Command, typed: bool = False) -> tuple[Outcome, str | None]:
-        outcome, actual = self._dispatch(command, typed)
-        if command.tool == "kubectl" and command.argv and opens_session(KubectlArgs.parse(command.argv)):
+        self.current = command
+        opens = command.tool == "kubectl" and bool(command.argv) and opens_session(
+            KubectlArgs.parse(command.argv or []), debug=True)
+        try:
+            outcome, actual = self._dispatch(command, typed)
+        except StepError as err:
+            if opens:     # what the page types next belongs to this session, which failed
+                self.session_wanted = f"line {command.line} (`{command.text}`): {err}"
+            raise
+        if opens:
             self.session_wanted = (None if outcome.verdict == Verdict.PASS
                                    else f"line {command.line} (`{command.text}`): {outcome.reason}")
         return outcome, actual
 
     def _dispatch(self, command: Command, typed: bool) -> tuple[Outcome, str | None]:
+        host = (not typed and self.session is None and not self.session_wanted
+                and command.tool not in ("kubectl", "cat", "exit"))
+        if host and not self._fetches_example(command):
+            # what could not run here anyway says so, even after a failed step
+            reason = command.problem if command.argv is None else (
+                f"`{command.tool}` runs on the reader's machine; the suite runs no host shell "
+                "(only kubectl and container sessions)")
+            self.host_skips.append((command.line, command.text))
+            return Outcome.skipped(f"line {command.line}: {reason}"), None
         if self.failure:
             return Outcome(Verdict.BLOCKED, [f"an earlier step failed ({self.failure})"]), None
+        if host:
+            return self._download_example(command), None
         if self.unavailable and (command.tool == "kubectl" or typed or self.session is not None):
             return Outcome.skipped(f"the page's pod could not start here ({self.unavailable})"), None
         if command.argv is None and not typed:
@@ -335,6 +375,32 @@ class PageRun:
                                    "opened no container session before it"), None
         return Outcome.skipped(f"line {command.line}: `{tool}` runs on the reader's machine; the suite "
                                "runs no host shell (only kubectl and container sessions)"), None
+
+    def _fetches_example(self, command: Command) -> str | None:
+        """`wget -O f https://k8s.io/examples/x.yaml`, `curl -LO ...`: the examples URL it fetches."""
+        if command.tool not in DOWNLOADERS or command.problem or not command.argv:
+            return None
+        urls = [a for a in command.argv[1:] if EXAMPLES_URL_RE.match(a)]
+        return urls[0] if len(urls) == 1 else None
+
+    def _download_example(self, command: Command) -> Outcome:
+        """The reader downloads an example: the suite copies it from the examples tree (no network)."""
+        url = self._fetches_example(command)
+        assert url is not None and command.argv
+        m = EXAMPLES_URL_RE.match(url)
+        source = self.page.resolve_example(m["path"]) if m else None
+        if source is None:
+            raise StepError(f"line {command.line}: `{command.text}`: {url} is not in the examples tree "
+                            f"({', '.join(map(str, self.page.examples_dirs))})")
+        argv = command.argv
+        named = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("-O", "-o", "--output", "--output-document")]
+        name = Path(named[0] if named else url.rstrip("/").rsplit("/", 1)[-1]).name
+        shutil.copyfile(source, self.workdir / name)
+        return Outcome(Verdict.PASS, [(f"`{command.tool}` of {url}: the examples tree's file, as {name} "
+                                      "(no network)")], checked="ran")
+
+    def _runtime_name(self) -> str:
+        return self._runtime.name if self._runtime is not None else self.runtime_name
 
     def _write_heredoc(self, command: Command) -> Outcome:
         """`cat <<EOF > pod.yaml`: write the file into the page's work folder, for later steps."""
@@ -418,10 +484,15 @@ class PageRun:
     def _apply(self, command: Command, args: KubectlArgs, runtime: Runtime) -> Outcome:
         details = []
         for name in args.files:
-            path = self._manifest_path(name)
+            path = self._manifest_path(name) or self._saved_by_reader(name)
+            makers = [f"line {line}" for line, text in self.host_skips if name.strip("./") in text]
+            if path is None and makers and not re.match(r"https?://", name):
+                raise NotOnThisPage(f"kubectl {args.verb} -f {name}: not in the examples tree; it would be made "
+                                    f"by a step that did not run here ({', '.join(makers[-3:])})")
             if path is None:
                 raise StepError(f"kubectl {args.verb} -f {name}: no such file in the examples tree "
-                                f"({', '.join(map(str, self.page.examples_dirs))}) or written by an earlier step")
+                                f"({', '.join(map(str, self.page.examples_dirs))}), written by an earlier step, "
+                                "or shown on the page before it")
             self.container_commands.update(_container_commands(path))
             pods = runtime.apply(path, self.namespace)
             for pod in pods:
@@ -434,10 +505,25 @@ class PageRun:
             details.append(f"{path.name}{source}: "
                            + (", ".join(f"pod/{p.name} running" for p in pods) or "applied"))
             details += runtime.apply_notes()      # what the runtime changed to play it (e.g. ports)
+            self.shown_since_apply = None
+        details += self.saved_notes
+        self.saved_notes = []
         note = "; ".join(details)
         if command.expected:
             note += f" (the output shown at line {command.expected_line} is kubectl's and was not compared)"
         return Outcome(Verdict.PASS, [note] if note else [], checked="ran")
+
+    def _saved_by_reader(self, name: str) -> Path | None:
+        """`kubectl apply -f myapp.yaml` right after the page showed a manifest: the reader saved
+        that manifest under this name. The nearest manifest shown since the last apply stands for it."""
+        if "/" in name.strip("./") or not name.endswith((".yaml", ".yml", ".json")) or self.shown_since_apply is None:
+            return None
+        line, text = self.shown_since_apply
+        target = self.workdir / "saved" / Path(name).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        self.saved_notes.append(f"{name} is the manifest the page shows at line {line} (the reader saves it)")
+        return target
 
     def _manifest_path(self, name: str) -> Path | None:
         m = EXAMPLES_URL_RE.match(name)
@@ -638,10 +724,12 @@ def _typed_result(typed: Typed) -> _TypedAsResult:
     return _TypedAsResult(typed.status, typed.output)
 
 
-def opens_session(args: KubectlArgs) -> bool:
-    """kubectl attach, or exec -it of a shell: what follows is typed at the container's prompt."""
+def opens_session(args: KubectlArgs, debug: bool = False) -> bool:
+    """kubectl attach, or exec -it of a shell: what follows is typed at the container's prompt.
+    With debug, `kubectl debug -it` too (it opens one on a cluster; on podman it is skipped)."""
     return args.verb == "attach" or (args.verb == "exec" and args.interactive and bool(args.command)
-                                     and args.command[0] in SHELLS)
+                                     and args.command[0] in SHELLS) or (debug and args.verb == "debug"
+                                                                         and args.interactive)
 
 
 def _container_commands(path: Path) -> dict[str, dict[str, list[str]]]:

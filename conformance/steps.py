@@ -186,6 +186,13 @@ def classify(block: Block, previous: Step | None) -> Step:
         return Step("illustrative", block,
                     problem=f"the tab's content is the file {block.attrs.get('include', '?')!r}, "
                             "which the suite does not follow")
+    if block.source == "shortcode" and not _is_manifest_file(block.attrs.get("file", "")):
+        # `{{< codenew file="minikube/Dockerfile" >}}`, a server.js: a file shown, in its own language
+        name = block.attrs.get("file", "")
+        # the file's own kind first: language= is for highlighting (a Dockerfile shown as "conf")
+        by_name = _language_of_file(name)
+        language = by_name if by_name == "dockerfile" else block.attrs.get("language") or by_name
+        return Step("snippet", block, manifest_file=name, language=language)
     if block.source == "shortcode":
         return Step("manifest", block, manifest_file=block.attrs.get("file", ""),
                     problem="" if block.attrs.get("file") else
@@ -246,6 +253,18 @@ PLAUSIBLE_COMMAND = re.compile(r"^(?:[a-z_./~][\w.+/~-]*|\$\s.*|[A-Za-z_]\w*=.*)
 def _plausible_command(line: str) -> bool:
     first = line.split()[0] if line.split() else ""
     return first in KNOWN_COMMANDS or bool(PLAUSIBLE_COMMAND.match(line)) and not first.endswith((":", ","))
+
+
+def _is_manifest_file(name: str) -> bool:
+    return not name or name.lower().endswith((".yaml", ".yml", ".json"))
+
+
+def _language_of_file(name: str) -> str:
+    """dockerfile for Dockerfile, else the file's extension (conf, js, ini...)."""
+    base = name.rsplit("/", 1)[-1]
+    if base.lower() in ("dockerfile", "containerfile") or base.lower().startswith("dockerfile."):
+        return "dockerfile"
+    return base.rsplit(".", 1)[-1].lower() if "." in base else ""
 
 
 def _follows_a_command(previous: Step | None) -> bool:

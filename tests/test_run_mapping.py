@@ -462,3 +462,79 @@ def test_a_value_the_prose_states_fails_when_it_changes_in_two_languages(tmp_pat
         _, outcomes = run_page(tmp_path / lang / "changed", runtime, page)
         assert outcomes[2].verdict == Verdict.FAIL
         assert f"the page says 1000 ({claim!r}), but 1000 is not in what was seen" in outcomes[2].reason
+
+
+SAVED_PAGE = """---
+title: t
+---
+
+```shell
+wget -O my-pod.yaml https://k8s.io/examples/pods/share-process-namespace.yaml
+kubectl apply -f my-pod.yaml
+```
+
+Save this as myapp.yaml:
+
+```yaml
+apiVersion: v1
+kind: Pod
+metadata:
+  name: myapp
+spec:
+  containers:
+  - name: main
+    image: busybox
+```
+
+```shell
+kubectl apply -f myapp.yaml
+```
+
+```shell
+sed 's/$ITEM/apple/' job-tmpl.yaml > ./jobs/job-apple.yaml
+kubectl create -f ./jobs
+```
+
+```shell
+kubectl apply -f nowhere.yaml
+```
+
+The output is similar to:
+
+```
+pod/nowhere created
+```
+
+```shell
+alias kc=kubectl
+```
+"""
+
+
+def test_files_the_reader_downloads_saves_or_makes(tmp_path):
+    runtime = RecordingRuntime(api=False)
+    _, outcomes = run_page(tmp_path, runtime, SAVED_PAGE)
+    applied = [e[1] for e in runtime.log if e[0] == "apply"]
+    # wget of an examples URL is the examples file (no network), under the name given
+    assert outcomes[0].verdict == Verdict.PASS and "the examples tree's file, as my-pod.yaml" in outcomes[0].reason
+    assert applied[:2] == ["my-pod.yaml", "myapp.yaml"]
+    # the manifest shown just before stands for the file the reader saved
+    assert "myapp.yaml is the manifest the page shows at line 12" in outcomes[2].reason
+    # made by a host step that did not run: a skip pointing there, not a fail
+    assert outcomes[3].verdict == Verdict.SKIP
+    assert "./jobs: not in the examples tree; it would be made by a step that did not run here (line 28)" \
+        in outcomes[3].reason
+    # a file nobody made is a fail, and its output block says so
+    assert outcomes[4].verdict == Verdict.FAIL
+    assert outcomes[5].verdict == Verdict.BLOCKED and "output of line 33, whose command failed" in outcomes[5].reason
+    # after the fail, a host command still says why it cannot run (not just "blocked")
+    assert outcomes[6].verdict == Verdict.SKIP and "`alias` runs on the reader's machine" in outcomes[6].reason
+
+
+def test_what_is_typed_after_kubectl_debug_belongs_to_its_session(tmp_path):
+    page = ("---\ntitle: t\n---\n\n```shell\nkubectl apply -f https://k8s.io/examples/pods/share-process-namespace.yaml\n"
+            "kubectl exec -it nginx -c shell -- sh\n```\n\n```shell\nexit\n```\n\n"
+            "```shell\nkubectl debug -it nginx --image=busybox --target=nginx\n```\n\n```\n/ # ls\n```\n")
+    _, outcomes = run_page(tmp_path, RecordingRuntime(api=False), page)
+    assert outcomes[2].verdict == Verdict.SKIP and "needs a Kubernetes API (kubectl debug)" in outcomes[2].reason
+    assert "typed in the container session opened at line 15 (`kubectl debug -it nginx" in outcomes[3].reason

@@ -134,3 +134,12 @@ def test_yaml_printed_by_kubectl_get_is_output_not_a_manifest():
             "```shell\nkubectl get pod x -o json\n```\n\n```json\n{\"kind\": \"Pod\"}\n```\n")
     steps = steps_for(lex_markdown(text))
     assert [s.kind for s in steps] == ["command", "output", "command", "output"]
+
+
+def test_a_shortcode_of_a_file_that_is_no_manifest_is_a_snippet_in_its_language():
+    text = ('{{< codenew language="conf" file="minikube/Dockerfile" >}}\n\n{{< codenew file="minikube/server.js" >}}\n\n'
+            '{{% code_sample file="pods/pod.yaml" %}}\n')
+    steps = steps_for(lex_markdown(text))
+    assert [(s.kind, s.manifest_file, s.language) for s in steps] == [
+        ("snippet", "minikube/Dockerfile", "dockerfile"), ("snippet", "minikube/server.js", "js"),
+        ("manifest", "pods/pod.yaml", "")]

@@ -175,7 +175,13 @@ def _command_block(block: Block) -> list[Command]:
 
 def _looks_like_command(stripped: str) -> bool:
     first = stripped.split()[0] if stripped.split() else ""
-    return first in KNOWN_COMMANDS or bool(ASSIGNMENT.match(stripped)) or first.startswith(("./", "/"))
+    # a path runs a program when it is one (./run.sh, /bin/sh, /usr/local/bin/x), not any path:
+    # `/var/lib/mysql` on a line of its own is what a command printed
+    return first in KNOWN_COMMANDS or bool(ASSIGNMENT.match(stripped)) or first.startswith("./") \
+        or bool(PROGRAM_PATH.match(first))
+
+
+PROGRAM_PATH = re.compile(r"/(?:usr/(?:local/)?)?s?bin/\S+$|/\S+\.(?:sh|py|pl)$")
 
 
 def classify(block: Block, previous: Step | None) -> Step:

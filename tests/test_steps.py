@@ -143,3 +143,14 @@ def test_a_shortcode_of_a_file_that_is_no_manifest_is_a_snippet_in_its_language(
     assert [(s.kind, s.manifest_file, s.language) for s in steps] == [
         ("snippet", "minikube/Dockerfile", "dockerfile"), ("snippet", "minikube/server.js", "js"),
         ("manifest", "pods/pod.yaml", "")]
+
+
+def test_an_indented_block_of_a_command_and_what_it_printed():
+    # run-single-instance-stateful-application.md: the command, then its output in the same block
+    text = ("Run:\n\n    kubectl exec -it mysql-0 -- ls -d /var/lib/mysql\n    /var/lib/mysql\n\n"
+            "Or:\n\n    /bin/sh -c 'echo hi'\n")
+    steps = steps_for(lex_markdown(text))
+    assert [s.kind for s in steps] == ["command", "command"]
+    assert [(c.text, c.expected) for c in steps[0].commands] == [
+        ("kubectl exec -it mysql-0 -- ls -d /var/lib/mysql", "/var/lib/mysql")]
+    assert steps[1].commands[0].argv == ["/bin/sh", "-c", "echo hi"]

@@ -22,6 +22,7 @@ from typing import ClassVar, Protocol
 
 from .claims import broken_claims, find_claims
 from .compare import Bindings, UnboundPlaceholder, compare_output
+from .kubectl_run import RunPod, pod_from_kubectl_run
 from .manifests import (
     PLACEHOLDER_VALUE,
     Heredoc,
@@ -458,6 +459,9 @@ class PageRun:
         if opens_session(args):
             return self._open_session(command, args, runtime), None
         if not runtime.kubernetes_api:
+            made = pod_from_kubectl_run(command.argv) if args.verb == "run" else None
+            if made is not None:
+                return self._run_pod(made, runtime), None
             if args.verb == "exec" and args.command:
                 return self._exec(command, args, runtime)
             if args.verb == "logs" and (args.positional or args.files):
@@ -543,6 +547,28 @@ class PageRun:
             raise NotOnThisPage(f"pod {name!r} is not created by an earlier step of this page (pods: {known}): "
                                 "an example for the reader")
         return self.pods[name]
+
+    def _run_pod(self, made: RunPod, runtime: Runtime) -> Outcome:
+        """`kubectl run`: the Pod kubectl would create, played; with -it, a session on its TTY."""
+        import yaml
+        path = self.workdir / "kubectl-run" / f"{made.name}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(made.manifest, sort_keys=False), encoding="utf-8")
+        self.container_commands.update(_container_commands(path))
+        pods = runtime.apply(path, self.namespace)
+        for pod in pods:
+            self.pods[pod.name] = pod
+        for pod in pods:
+            runtime.wait_running(pod)
+        image = made.manifest["spec"]["containers"][0]["image"]
+        notes = [f"kubectl run: pod/{made.name} ({image}) as kubectl would create it"] + runtime.apply_notes()
+        if made.interactive and made.name in self.pods:
+            if self.session is not None:
+                self.session.close()
+            self.session = runtime.attach(self.pods[made.name], None)
+            self.session_target = f"{made.name}/{made.name}"
+            notes.append(f"session open on {self.session_target}")
+        return Outcome(Verdict.PASS, ["; ".join(notes)], checked="ran")
 
     def _open_session(self, command: Command, args: KubectlArgs, runtime: Runtime) -> Outcome:
         if self.session is not None:
@@ -728,8 +754,8 @@ def opens_session(args: KubectlArgs, debug: bool = False) -> bool:
     """kubectl attach, or exec -it of a shell: what follows is typed at the container's prompt.
     With debug, `kubectl debug -it` too (it opens one on a cluster; on podman it is skipped)."""
     return args.verb == "attach" or (args.verb == "exec" and args.interactive and bool(args.command)
-                                     and args.command[0] in SHELLS) or (debug and args.verb == "debug"
-                                                                         and args.interactive)
+                                     and args.command[0] in SHELLS) or (
+        debug and args.verb in ("debug", "run") and args.interactive)
 
 
 def _container_commands(path: Path) -> dict[str, dict[str, list[str]]]:

@@ -538,3 +538,24 @@ def test_what_is_typed_after_kubectl_debug_belongs_to_its_session(tmp_path):
     _, outcomes = run_page(tmp_path, RecordingRuntime(api=False), page)
     assert outcomes[2].verdict == Verdict.SKIP and "needs a Kubernetes API (kubectl debug)" in outcomes[2].reason
     assert "typed in the container session opened at line 15 (`kubectl debug -it nginx" in outcomes[3].reason
+
+
+def test_kubectl_run_creates_the_pod_on_a_runtime_without_an_api(tmp_path):
+    page = ("---\ntitle: t\n---\n\n```shell\nkubectl run myapp --image=busybox:1.28 --restart=Never -- sleep 1d\n```\n\n"
+            "```shell\nkubectl exec myapp -- ls /\n```\n\n"
+            "```shell\nkubectl run -it --rm shell --image=busybox -- sh\n```\n\n```\n/ # ls\n```\n")
+
+    class Runs(RecordingRuntime):
+        def apply(self, manifest, namespace):
+            import yaml
+            doc = yaml.safe_load(Path(manifest).read_text())
+            self.log.append(("apply", Path(manifest).name, doc["spec"]["containers"][0].get("args")))
+            name = doc["metadata"]["name"]
+            return [PodRef(name, namespace, (name,))]
+
+    runtime = Runs(api=False)
+    _, outcomes = run_page(tmp_path, runtime, page)
+    assert [o.verdict for o in outcomes] == [Verdict.PASS] * 4, outcomes
+    assert ("apply", "myapp.yaml", ["sleep", "1d"]) in runtime.log
+    assert ("exec", "myapp", None, ("ls", "/")) in runtime.log
+    assert ("attach", "shell", None) in runtime.log and ("type", "ls") in runtime.log

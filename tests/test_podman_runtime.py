@@ -639,3 +639,21 @@ def test_downward_api_and_projected_volumes_are_read_in_the_pod(runtime, ns, tmp
     assert (volumes / "podinfo" / "podinfo" / "labels").is_file()
     runtime.teardown(ns)
     assert not volumes.exists()
+
+
+def test_init_containers_that_wait_are_a_runtime_limit_and_leave_nothing(runtime, ns, tmp_path, monkeypatch):
+    # init-containers.md: `until nslookup myservice; do sleep 2; done` waits for a Service the
+    # page creates later; kube play waits for it, Kubernetes would not
+    monkeypatch.setattr(runtime, "apply_timeout", 4.0)
+    path = tmp_path / "waits.yaml"
+    path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "myapp-pod"}, "spec": {
+        "initContainers": [{"name": "init-myservice", "image": "busybox",
+                            "command": ["sh", "-c", "until false; do sleep 1; done"]}],
+        "containers": [{"name": "main", "image": "busybox", "command": ["sleep", "3600"]}]}}))
+    started = time.monotonic()
+    with pytest.raises(RuntimeLimit, match=r"init containers did not finish within 4 s \(init container "
+                                           r"'init-myservice'.*where Kubernetes creates the pod and lets it wait"):
+        runtime.apply(path, ns)
+    assert time.monotonic() - started < 30
+    runtime.teardown(ns)
+    assert "myapp-pod" not in pods_in_storage(runtime)

@@ -46,7 +46,7 @@ from ..typing import Completed, Documents, JSONDict, Manifest
 from .base import ExecResult, ImageInfo, PodRef, Runtime, RuntimeLimit, RuntimeUnavailable, Session, StepError
 from .images import ImageStore, ImageUnavailable, manifest_images
 from .podman_kubelet import POST_START_TIMEOUT, PRE_STOP_TIMEOUT, Hook, network_failure
-from .podman_manifest import declared_names, prepare
+from .podman_manifest import ELSEWHERE, declared_names, prepare
 from .terminal import PtySession
 
 CACHE_ENV = "CONFORMANCE_CACHE"
@@ -55,6 +55,8 @@ PODMAN_DEFAULT_ULIMITS = {"nofile": 1048576, "nproc": 1048576}
 _RLIMIT_NAMES = {resource.RLIMIT_NOFILE: "nofile", resource.RLIMIT_NPROC: "nproc"}
 _HEX_ID = re.compile(r"^[0-9a-f]{64}$")
 _OPTIONS = {"pull", "network", "terminal", "probe_timeout", "pull_timeout", "apply_timeout", "recipes"}
+# how long init containers may take before a play is judged waiting (they wait for a Service, a file...)
+INIT_WAIT = 30.0
 HOST_FORMAT = 1       # bump when the detection changes
 CRASH_LOOP = 3        # restarts after which a container that keeps exiting is a crash loop
 NO_NETWORK = "needs network access from the pod; podman pods here have loopback only; runs on --runtime kind"
@@ -539,7 +541,19 @@ class PodmanRuntime(Runtime):
             tracked.setdefault(pod_name, None)       # tracked before play: removed whatever happens
             self._own(pod_name)
         argv = ["kube", "play", "--build=false", "--network", self.network, str(played)]
-        result = self._call(argv, timeout=self.apply_timeout, registries=True)
+        waiting = _init_commands(play.documents)
+        # kube play runs init containers before it returns: one that waits (for a Service, a
+        # file) holds it, where Kubernetes creates the pod and lets it wait in Init
+        timeout = min(self.apply_timeout, INIT_WAIT) if waiting else self.apply_timeout
+        try:
+            result = self._call(argv, timeout=timeout, registries=True)
+        except StepError as err:
+            if not waiting or "did not finish" not in str(err):
+                raise
+            raise RuntimeLimit(f"the pod's init containers did not finish within {timeout:.0f} s ({waiting[0]}): "
+                               "podman kube play waits for them, where Kubernetes creates the pod and lets it "
+                               f"wait in Init; {ELSEWHERE}", objects=tuple(declared_names(documents)),
+                               pods=tuple(expected)) from None
         sections = _play_output(result.stdout)
         self._volumes.setdefault(namespace, set()).update(sections.get("volume", []))
         pod_ids = sections.get("pod", [])
@@ -895,6 +909,19 @@ class PodmanRuntime(Runtime):
 
 
 # ---------------------------------------------------------------------- manifest helpers
+
+def _init_commands(documents: list[Manifest]) -> list[str]:
+    """The init containers' commands of the played pods, as text (for the report)."""
+    found = []
+    for doc in documents:
+        spec = doc.get("spec") or {}
+        if doc.get("kind") == "Deployment":
+            spec = (spec.get("template") or {}).get("spec") or {}
+        for container in spec.get("initContainers") or []:
+            words = [str(w) for w in (container.get("command") or []) + (container.get("args") or [])]
+            found.append(f"init container {container.get('name')!r}: `{' '.join(words)[:80]}`")
+    return found
+
 
 def _load_manifest(path: Path) -> Documents:
     try:

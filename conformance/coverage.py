@@ -19,7 +19,7 @@ from .typing import JSONDict
 # reason text -> class; first match wins, the order goes from specific to general
 SKIP_CLASSES: list[tuple[str, re.Pattern[str]]] = [
     ("version gate", re.compile(r"needs Kubernetes v\d|min-kubernetes-server-version")),
-    ("needs a Kubernetes API", re.compile(r"needs a Kubernetes API")),
+    ("needs a Kubernetes API", re.compile(r"needs a Kubernetes API|what kubectl prints for it is not shown")),
     ("image unavailable", re.compile(r"is not available here|no offline recipe")),
     ("no pod network", re.compile(r"needs network access|could not run here\)")),
     ("runtime limit", re.compile(r"runs on --runtime kind|cannot (?:create|play|mount)|refused on podman|"

@@ -34,6 +34,8 @@ def test_skip_classes_of_the_runs_own_reasons():
     assert skip_class("page needs Kubernetes v1.30 or newer (min-kubernetes-server-version)") == "version gate"
     assert skip_class("line 20: typed in the container session opened at line 10") == "session did not open"
     assert skip_class("placeholder left to the reader: <pod-name>") == "placeholder"
+    assert skip_class("output of line 34 (`kubectl apply -f x.yaml`), which ran; what kubectl prints for it "
+                      "is not shown by podman") == "needs a Kubernetes API"
     assert skip_class("something new") == "other"
 
 

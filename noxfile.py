@@ -83,3 +83,4 @@ def lint(session: nox.Session) -> None:
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows",
                 ".github/workflows/conformance.yml")
     session.run("zizmor", "--offline", "--no-progress", ".github/workflows/conformance.yml")
+    session.run("actionlint", ".github/workflows/conformance.yml")

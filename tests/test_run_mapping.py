@@ -559,3 +559,27 @@ def test_kubectl_run_creates_the_pod_on_a_runtime_without_an_api(tmp_path):
     assert ("apply", "myapp.yaml", ["sleep", "1d"]) in runtime.log
     assert ("exec", "myapp", None, ("ls", "/")) in runtime.log
     assert ("attach", "shell", None) in runtime.log and ("type", "ls") in runtime.log
+
+
+def test_a_runtime_whose_start_fails_is_closed(monkeypatch):
+    """A half-made cluster (kind create cut short) is deleted, not left for the next run."""
+    import pytest as _pytest
+
+    from conformance import plugin
+
+    closed = []
+
+    class HalfMade(RecordingRuntime):
+        def start(self):
+            raise KeyboardInterrupt
+
+        def close(self):
+            closed.append(True)
+
+    monkeypatch.setattr(plugin, "make_runtime", lambda name, **options: HalfMade(api=True))
+    state = plugin.ConformanceState.__new__(plugin.ConformanceState)
+    state.runtime, state.runtime_name = None, "kind"
+    monkeypatch.setattr(state, "runtime_options", dict, raising=False)
+    with _pytest.raises(KeyboardInterrupt):
+        state.start_runtime()
+    assert closed == [True] and state.runtime is None

@@ -299,6 +299,7 @@ class PodState:
     running: bool      # every container runs
     fatal: bool        # it will not get there by waiting
     description: str   # for the report: "phase Pending; shell: waiting (ImagePullBackOff: ...)"
+    completed: bool = False   # ran to completion (phase Succeeded, or exit 0 under Never/OnFailure)
 
 
 def pod_state(pod: Any) -> PodState:
@@ -311,7 +312,10 @@ def pod_state(pod: Any) -> PodState:
     statuses = list((status.container_statuses if status else None) or [])
     expected = len(pod.spec.containers) if pod.spec and pod.spec.containers else len(statuses)
     all_running = phase == "Running" and len(statuses) >= expected > 0
-    fatal = phase in ("Failed", "Succeeded")
+    # a pod that runs to completion (a Job's, a printenv example's) is done, not broken
+    restart = (pod.spec.restart_policy if pod.spec else None) or "Always"
+    completed = phase == "Succeeded"
+    fatal = phase == "Failed" or (phase == "Succeeded" and restart == "Always")
     for init in (status.init_container_statuses if status else None) or []:
         waiting = init.state.waiting if init.state else None
         if waiting and waiting.reason in FATAL_WAITING_REASONS:
@@ -330,10 +334,14 @@ def pod_state(pod: Any) -> PodState:
         elif state and state.terminated:
             term = state.terminated
             parts.append(f"{cs.name}: terminated ({term.reason or ''}, exit code {term.exit_code})")
+            if term.exit_code == 0 and restart in ("Never", "OnFailure"):
+                continue              # done; the others decide
             fatal = True
         else:
             parts.append(f"{cs.name}: no state yet")
-    return PodState(all_running, fatal and not all_running, "; ".join(parts))
+    done = [cs for cs in statuses if cs.state and cs.state.terminated and cs.state.terminated.exit_code == 0]
+    completed = completed or (restart != "Always" and len(done) >= expected > 0)
+    return PodState(all_running, fatal and not all_running and not completed, "; ".join(parts), completed)
 
 
 def _reason(waiting: Any) -> str:
@@ -582,7 +590,27 @@ class KubernetesRuntime(Runtime):
                 continue          # gone now: create it afresh
             self._own_namespaces.add(namespace)
             break
+        self.wait_default_service_account(namespace, min(timeout, 60.0))
         self._ready_namespaces.add(namespace)
+
+    def wait_default_service_account(self, namespace: str, timeout: float) -> None:
+        """A pod created right after its namespace fails "serviceaccount default not found" until the
+        controller has made it: wait for it, bounded (a known race on fresh clusters)."""
+        from kubernetes.client.exceptions import ApiException
+        try:
+            for attempt in Retrying(stop=stop_after_delay(timeout), wait=wait_fixed(POLL_INTERVAL),
+                                    retry=retry_if_exception_type(_NotYet), reraise=True):
+                with attempt:
+                    try:
+                        self.core.read_namespaced_service_account("default", namespace,
+                                                                  _request_timeout=self.request_timeout)
+                    except ApiException as exc:
+                        if exc.status == 404:
+                            raise _NotYet("no default ServiceAccount yet") from exc
+                        raise
+        except _NotYet as exc:
+            raise StepError(f"namespace {namespace}: the default ServiceAccount did not appear within "
+                            f"{timeout:.0f}s (is the cluster's controller-manager running?)") from exc
 
     @_api_errors_as_step_errors
     def suite_namespaces(self, this_run_only: bool = True) -> list[str]:
@@ -658,7 +686,7 @@ class KubernetesRuntime(Runtime):
                     if state.fatal:
                         raise StepError(f"pod {pod.namespace}/{pod.name} will not run: {state.description}",
                                         diagnostics=self.diagnostics(pod))
-                    if not state.running:
+                    if not (state.running or state.completed):
                         raise _NotYet(state.description)
                     self._remember_images(found)
         except _NotYet as exc:

@@ -16,22 +16,22 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import Protocol
 
 from .claims import broken_claims, find_claims
 from .compare import Bindings, UnboundPlaceholder, compare_output
+from .kubectl_args import KUBECTL_READ_ONLY, SHELL_NAMES, KubectlArgs, opens_session
 from .kubectl_run import RunPod, pod_from_kubectl_run
 from .manifests import (
     PLACEHOLDER_VALUE,
     Heredoc,
     ManifestReport,
-    load_all,
     looks_like_manifest,
     validate_manifest,
-    without_elisions,
 )
+from .page_facts import container_commands, object_names, shown_file_name
 from .pages import EXAMPLES_URL_RE, Page
 from .runtime import (
     Capability,
@@ -51,12 +51,9 @@ from .steps import Command, Step
 from .typing import PrintedCommand
 from .verdict import Outcome, Verdict, combine
 
-SHELLS = {"sh", "bash", "ash", "zsh", "/bin/sh", "/bin/bash", "/bin/ash", "/bin/zsh", "/bin/busybox"}
-SHELL_NAMES = {"sh", "bash", "ash", "zsh", "dash", "ksh"}
 # read-only commands: looking again a moment later is what a reader does when output lags
 READ_ONLY = {"ps", "cat", "head", "tail", "ls", "grep", "df", "free", "hostname", "id", "env",
              "printenv", "echo", "top", "uname", "date", "mount", "find", "stat", "wc", "nslookup"}
-KUBECTL_READ_ONLY = {"get", "describe", "logs", "top", "version", "cluster-info", "explain", "api-resources"}
 # tools that fetch from other hosts; a pod without a network cannot run them
 PACKAGE_MANAGERS = {"apt-get", "apt", "yum", "dnf", "apk", "zypper", "pip", "pip3", "npm", "gem"}
 DOWNLOADERS = {"curl", "wget"}
@@ -427,7 +424,7 @@ class PageRun:
             # what this command would have created does not exist: later commands that name it
             # skip too, with this reason, instead of failing on a cluster
             for heredoc in command.heredocs:
-                for name in _object_names(heredoc.body):
+                for name in object_names(heredoc.body):
                     self.not_created.setdefault(name, f"line {command.line}: {outcome.reason}")
         return outcome, output
 
@@ -497,7 +494,7 @@ class PageRun:
                 raise StepError(f"kubectl {args.verb} -f {name}: no such file in the examples tree "
                                 f"({', '.join(map(str, self.page.examples_dirs))}), written by an earlier step, "
                                 "or shown on the page before it")
-            self.container_commands.update(_container_commands(path))
+            self.container_commands.update(container_commands(path))
             pods = runtime.apply(path, self.namespace)
             for pod in pods:
                 self.pods[pod.name] = pod
@@ -554,7 +551,7 @@ class PageRun:
         path = self.workdir / "kubectl-run" / f"{made.name}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(yaml.safe_dump(made.manifest, sort_keys=False), encoding="utf-8")
-        self.container_commands.update(_container_commands(path))
+        self.container_commands.update(container_commands(path))
         pods = runtime.apply(path, self.namespace)
         for pod in pods:
             self.pods[pod.name] = pod
@@ -750,137 +747,13 @@ def _typed_result(typed: Typed) -> _TypedAsResult:
     return _TypedAsResult(typed.status, typed.output)
 
 
-def opens_session(args: KubectlArgs, debug: bool = False) -> bool:
-    """kubectl attach, or exec -it of a shell: what follows is typed at the container's prompt.
-    With debug, `kubectl debug -it` too (it opens one on a cluster; on podman it is skipped)."""
-    return args.verb == "attach" or (args.verb == "exec" and args.interactive and bool(args.command)
-                                     and args.command[0] in SHELLS) or (
-        debug and args.verb in ("debug", "run") and args.interactive)
-
-
-def _container_commands(path: Path) -> dict[str, dict[str, list[str]]]:
-    """pod -> container -> command + args, as the manifest writes them (Pods only)."""
-    import yaml
-    try:
-        documents = load_all(without_elisions(path.read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return {}
-    found: dict[str, dict[str, list[str]]] = {}
-    for doc in documents:
-        if not isinstance(doc, dict) or doc.get("kind") != "Pod":
-            continue
-        name = (doc.get("metadata") or {}).get("name")
-        containers = (doc.get("spec") or {}).get("containers") or []
-        if isinstance(name, str) and isinstance(containers, list):
-            # without `command` the image's entrypoint runs: the manifest does not say what
-            found[name] = {str(c.get("name")): [str(a) for a in c["command"] + (c.get("args") or [])]
-                           for c in containers if isinstance(c, dict) and isinstance(c.get("command"), list)}
-    return found
-
-
-# a line that is an examples file name (pods/x.yaml), with Markdown markup around it, or the
-# website's copy button text after it ("pods/x.yaml Copy pods/x.yaml to clipboard")
-SHOWN_FILE = re.compile(r"^[\s*_`>\[(]*(?P<file>(?:[\w.-]+/)*[\w.-]+\.(?:ya?ml|json))[*_`\])]*(?P<rest>.*)$")
-
-
-def shown_file_name(page_text: str, block_line: int) -> str:
-    """The examples file name written on the line(s) just above the block starting at
-    block_line (1-based), "" when there is none. Blank lines between are allowed; the first
-    text line above decides."""
-    lines = page_text.split("\n")
-    for index in range(block_line - 2, max(block_line - 5, -1), -1):
-        if index >= len(lines) or not lines[index].strip():
-            continue
-        m = SHOWN_FILE.match(lines[index].strip())
-        if not m or (m["rest"].strip() and m["file"] not in m["rest"]):
-            return ""
-        name = m["file"]
-        # a name, never a way out of the work folder
-        return "" if any(part in ("", ".", "..") for part in name.split("/")) else name
-    return ""
-
-
 def _first_clause(reason: str) -> str:
     """The cause of a skip, short enough to repeat on every step that it stops."""
     clause = reason.split("; ")[0]
     return clause if len(clause) <= 160 else clause[:159] + "…"
 
 
-def _object_names(manifest: str) -> list[str]:
-    import yaml
-    try:
-        documents = load_all(without_elisions(manifest))
-    except yaml.YAMLError:
-        return []
-    return [str(d["metadata"]["name"]) for d in documents
-            if isinstance(d, dict) and isinstance(d.get("metadata"), dict) and d["metadata"].get("name")]
-
-
 def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.rstrip("\n").split("\n")) if text.strip() else ""
 
 
-@dataclass
-class KubectlArgs:
-    """The parts of a kubectl argv the runner needs; everything else is passed through as is."""
-
-    verb: str = ""
-    positional: list[str] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-    kustomize: bool = False
-    container: str | None = None
-    interactive: bool = False
-    command: list[str] = field(default_factory=list)   # after --
-
-    # options that take a value, so that the value is not taken for a positional
-    VALUE_OPTIONS: ClassVar[frozenset[str]] = frozenset({"-f", "--filename", "-c", "--container", "-n", "--namespace", "-o", "--output", "-l",
-                     "--selector", "-k", "--kustomize", "--context", "--kubeconfig", "--image",
-                     "--docker-server", "--docker-username", "--docker-password", "--docker-email",
-                     "--from-literal", "--from-file", "--type", "--field-selector", "--sort-by", "--since",
-                     "--tail", "--timeout", "--for", "--replicas", "--port", "--restart"})
-
-    @classmethod
-    def parse(cls, argv: list[str]) -> KubectlArgs:
-        args = cls()
-        words = argv[1:]
-        if "--" in words:
-            split = words.index("--")
-            words, args.command = words[:split], words[split + 1:]
-        i = 0
-        while i < len(words):
-            word = words[i]
-            if word.startswith("-") and word != "-":
-                name, _, value = word.partition("=")
-                takes = name in cls.VALUE_OPTIONS
-                if takes and not value and i + 1 < len(words):
-                    value = words[i + 1]
-                    i += 1
-                if name in ("-f", "--filename"):
-                    args.files.append(value)
-                elif name in ("-k", "--kustomize"):
-                    args.kustomize = True
-                    args.files.append(value)
-                elif name in ("-c", "--container"):
-                    args.container = value
-                elif not takes and re.fullmatch(r"-[a-z]*[it][a-z]*|--stdin|--tty", name):
-                    args.interactive = args.interactive or "i" in name or "t" in name or name in ("--stdin", "--tty")
-            elif not args.verb:
-                args.verb = word
-            else:
-                args.positional.append(word)
-            i += 1
-        return args
-
-    @property
-    def target(self) -> str:
-        return self.positional[0] if self.positional else ""
-
-    @property
-    def kind_names(self) -> list[tuple[str, str]]:
-        """`delete pod a b` / `delete pod/a` -> [(pod, a), (pod, b)]"""
-        if not self.positional:
-            return []
-        if "/" in self.positional[0]:
-            return [tuple(p.split("/", 1)) for p in self.positional]  # type: ignore[misc]
-        kind = self.positional[0]
-        return [(kind, name) for name in self.positional[1:]]

@@ -9,8 +9,9 @@ import pytest
 
 from conformance.lex_markdown import lex_markdown
 from conformance.lex_rendered import lex_rendered
+from conformance.page_facts import shown_file_name
 from conformance.pages import load_page
-from conformance.run import PageRun, shown_file_name
+from conformance.run import PageRun
 from conformance.steps import steps_for
 from conformance.verdict import Verdict
 

@@ -2,10 +2,10 @@
 import pytest
 
 from conformance.blocks import Block
+from conformance.kubectl_args import KubectlArgs
 from conformance.lex_markdown import lex_markdown
 from conformance.lex_rendered import lex_rendered
 from conformance.pages import load_page
-from conformance.run import KubectlArgs
 from conformance.steps import parse_command, steps_for
 
 from .conftest import DOCS, SPN

@@ -25,9 +25,10 @@ SKIP_CLASSES: list[tuple[str, re.Pattern[str]]] = [
     ("runtime limit", re.compile(r"runs on --runtime kind|cannot (?:create|play|mount)|refused on podman|"
                                  r"cannot run on this runtime|could not start here", re.IGNORECASE)),
     ("session did not open", re.compile(r"typed in the container session|opened no container session")),
-    ("placeholder", re.compile(r"placeholder")),
+    ("placeholder", re.compile(r"placeholder|image reference '<")),
     ("not created on this page", re.compile(r"not created|is not created by an earlier step")),
-    ("host command", re.compile(r"reader's machine|no host shell|shell syntax|cannot split")),
+    ("host command", re.compile(r"reader's machine|no host shell|shell syntax|cannot split|"
+                                r"made by a step that did not run here")),
     ("illustrative", re.compile(r"illustrative|did not run on this page|which did not run")),
 ]
 

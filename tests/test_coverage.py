@@ -36,6 +36,10 @@ def test_skip_classes_of_the_runs_own_reasons():
     assert skip_class("placeholder left to the reader: <pod-name>") == "placeholder"
     assert skip_class("output of line 34 (`kubectl apply -f x.yaml`), which ran; what kubectl prints for it "
                       "is not shown by podman") == "needs a Kubernetes API"
+    assert skip_class("cannot run here: invalid repository name in image reference '<your-private-image>'") \
+        == "placeholder"
+    assert skip_class("kubectl create -f ./jobs: not in the examples tree; it would be made by a step that did "
+                      "not run here (line 66)") == "host command"
     assert skip_class("something new") == "other"
 
 

@@ -494,12 +494,7 @@ class PageRun:
                 raise StepError(f"kubectl {args.verb} -f {name}: no such file in the examples tree "
                                 f"({', '.join(map(str, self.page.examples_dirs))}), written by an earlier step, "
                                 "or shown on the page before it")
-            self.container_commands.update(container_commands(path))
-            pods = runtime.apply(path, self.namespace)
-            for pod in pods:
-                self.pods[pod.name] = pod
-            for pod in pods:
-                runtime.wait_running(pod)
+            pods = self._start_pods(path, runtime)
             shown = [line for copy, line in self.shown_manifests.values() if copy == path]
             source = (f" (not in the examples tree: the manifest the page shows under that name at line "
                       f"{shown[0]})") if shown else ""
@@ -545,18 +540,24 @@ class PageRun:
                                 "an example for the reader")
         return self.pods[name]
 
-    def _run_pod(self, made: RunPod, runtime: Runtime) -> Outcome:
-        """`kubectl run`: the Pod kubectl would create, played; with -it, a session on its TTY."""
-        import yaml
-        path = self.workdir / "kubectl-run" / f"{made.name}.yaml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(made.manifest, sort_keys=False), encoding="utf-8")
+    def _start_pods(self, path: Path, runtime: Runtime) -> list[PodRef]:
+        """Apply a manifest file, know its pods (tracked before the wait: removed whatever happens)
+        and what their containers run, and wait, bounded, until each runs or has completed."""
         self.container_commands.update(container_commands(path))
         pods = runtime.apply(path, self.namespace)
         for pod in pods:
             self.pods[pod.name] = pod
         for pod in pods:
             runtime.wait_running(pod)
+        return pods
+
+    def _run_pod(self, made: RunPod, runtime: Runtime) -> Outcome:
+        """`kubectl run`: the Pod kubectl would create, played; with -it, a session on its TTY."""
+        import yaml
+        path = self.workdir / "kubectl-run" / f"{made.name}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(made.manifest, sort_keys=False), encoding="utf-8")
+        self._start_pods(path, runtime)
         image = made.manifest["spec"]["containers"][0]["image"]
         notes = [f"kubectl run: pod/{made.name} ({image}) as kubectl would create it"] + runtime.apply_notes()
         if made.interactive and made.name in self.pods:

@@ -64,7 +64,7 @@ class PageCoverage:
     def line(self) -> str:
         checked = ", ".join(f"{self.checks[k]} {k}" for k in ("compared", "validated", "ran") if self.checks[k])
         skipped = sum(self.skipped.values())
-        text = f"{self.found} blocks: {checked or 'nothing checked'}"
+        text = f"{self.found} block{'' if self.found == 1 else 's'}: {checked or 'nothing checked'}"
         if skipped:
             text += f"; {skipped} not run (" + ", ".join(f"{n} {c}" for c, n in self.skipped.most_common()) + ")"
         return text + f" -> {self.status.upper()}"
